@@ -1,0 +1,159 @@
+//! The library's error: which operation failed, on which path, and why.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The step of a copy that failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Opening the source for reading.
+    OpenSource,
+    /// Reading the source's metadata.
+    StatSource,
+    /// The source is not a regular file (a directory, FIFO, socket, device).
+    SourceNotRegular,
+    /// Source and destination are the same file.
+    SameFile,
+    /// Looking at the destination (what it is, where a link points).
+    StatDestination,
+    /// The destination exists and [`Overwrite::NoClobber`](crate::Overwrite) was asked.
+    DestinationExists,
+    /// Creating the destination's missing parent directories.
+    CreateParents,
+    /// Creating the temporary file next to the destination.
+    CreateTemporary,
+    /// Cloning the source's blocks ([`Reflink::Always`](crate::Reflink) failed).
+    Clone,
+    /// Copying data.
+    CopyData,
+    /// Applying permission bits.
+    SetPermissions,
+    /// Applying access and modification times.
+    SetTimes,
+    /// Flushing the new file to stable storage.
+    Sync,
+    /// Renaming the finished file into place.
+    Rename,
+}
+
+impl Operation {
+    /// A short phrase saying what was being done.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Operation::OpenSource => "cannot open source",
+            Operation::StatSource => "cannot read metadata of source",
+            Operation::SourceNotRegular => "not a regular file",
+            Operation::SameFile => "cannot overwrite the source",
+            Operation::StatDestination => "cannot use destination",
+            Operation::DestinationExists => "destination exists",
+            Operation::CreateParents => "cannot create parent directories of",
+            Operation::CreateTemporary => "cannot create temporary file for",
+            Operation::Clone => "cannot clone",
+            Operation::CopyData => "cannot copy data of",
+            Operation::SetPermissions => "cannot set permissions of",
+            Operation::SetTimes => "cannot set times of",
+            Operation::Sync => "cannot flush",
+            Operation::Rename => "cannot move new file into place at",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// A failed copy: the operation, the path it concerned and the system's
+/// error. Converts into [`io::Error`] (keeping its kind and this message).
+#[derive(Debug, thiserror::Error)]
+#[error("{op} '{}': {source}", path.display())]
+pub struct Error {
+    op: Operation,
+    path: PathBuf,
+    #[source]
+    source: io::Error,
+}
+
+impl Error {
+    pub(crate) fn new(op: Operation, path: impl Into<PathBuf>, source: io::Error) -> Error {
+        Error {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// An error of `kind` with `message`, for conditions the system did not
+    /// report itself (same file, not a regular file, ...).
+    pub(crate) fn other(
+        op: Operation,
+        path: impl Into<PathBuf>,
+        kind: io::ErrorKind,
+        message: &str,
+    ) -> Error {
+        Error::new(op, path, io::Error::new(kind, message.to_owned()))
+    }
+
+    /// The step that failed.
+    pub fn operation(&self) -> Operation {
+        self.op
+    }
+
+    /// The path the failed step concerned.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The kind of the underlying I/O error.
+    pub fn kind(&self) -> io::ErrorKind {
+        self.source.kind()
+    }
+
+    /// The underlying I/O error.
+    pub fn io_error(&self) -> &io::Error {
+        &self.source
+    }
+
+    /// The OS error code, where the system gave one.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.source.raw_os_error()
+    }
+
+    /// The underlying I/O error, dropping the operation and path.
+    pub fn into_io_error(self) -> io::Error {
+        self.source
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        io::Error::new(e.kind(), e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_names_operation_path_and_cause() {
+        let e = Error::new(
+            Operation::OpenSource,
+            "/no/such",
+            io::Error::from(io::ErrorKind::NotFound),
+        );
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert_eq!(e.operation(), Operation::OpenSource);
+        let msg = e.to_string();
+        assert!(msg.starts_with("cannot open source '/no/such': "), "{msg}");
+        let io: io::Error = e.into();
+        assert_eq!(io.kind(), io::ErrorKind::NotFound);
+        assert!(io.to_string().contains("/no/such"));
+    }
+}

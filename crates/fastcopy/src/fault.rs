@@ -1,0 +1,107 @@
+//! A test-only fault seam: "call N of system call S fails with errno E".
+//!
+//! Compiled for the crate's own tests and with the `fault-injection`
+//! feature; otherwise [`check`] is an empty inline function. Faults are
+//! per thread: a test sets them with [`inject`] and they apply to copies that
+//! thread makes until the returned guard is dropped.
+
+/// A system call the seam can fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Point {
+    /// The clone call (`FICLONE`).
+    Clone,
+    /// `copy_file_range`.
+    CopyFileRange,
+    /// `read` of the source (buffered or direct).
+    Read,
+    /// `write` of the destination (buffered or direct).
+    Write,
+    /// `fallocate` of the destination.
+    Fallocate,
+    /// Switching a descriptor to direct I/O.
+    DirectIo,
+}
+
+/// What a faulty call does instead of its work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Fail with this raw OS error number.
+    Errno(i32),
+    /// Return 0 (for calls that return a byte count).
+    ReturnZero,
+}
+
+/// One planned fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// The call.
+    pub point: Point,
+    /// Which call to it fails, counting from 1 on this thread since
+    /// [`inject`]. `0` means every call.
+    pub call: usize,
+    /// What it does.
+    pub effect: Effect,
+}
+
+#[cfg(any(test, feature = "fault-injection"))]
+mod imp {
+    use super::{Effect, Fault, Point};
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    thread_local! {
+        static PLAN: RefCell<(Vec<Fault>, HashMap<Point, usize>)> = RefCell::new(Default::default());
+    }
+
+    /// Removes the faults of [`inject`] when dropped.
+    #[derive(Debug)]
+    pub struct FaultGuard(());
+
+    impl Drop for FaultGuard {
+        fn drop(&mut self) {
+            PLAN.with(|p| *p.borrow_mut() = Default::default());
+        }
+    }
+
+    /// Plans `faults` for this thread, replacing earlier ones, and resets
+    /// the call counters.
+    pub fn inject(faults: Vec<Fault>) -> FaultGuard {
+        PLAN.with(|p| *p.borrow_mut() = (faults, HashMap::new()));
+        FaultGuard(())
+    }
+
+    /// How many times `point` was reached on this thread since [`inject`].
+    pub fn calls(point: Point) -> usize {
+        PLAN.with(|p| p.borrow().1.get(&point).copied().unwrap_or(0))
+    }
+
+    /// Counts a call to `point` and says whether it must fail.
+    pub(crate) fn check(point: Point) -> Option<Effect> {
+        PLAN.with(|p| {
+            let mut p = p.borrow_mut();
+            let (faults, counts) = &mut *p;
+            let n = counts.entry(point).or_insert(0);
+            *n += 1;
+            let n = *n;
+            faults
+                .iter()
+                .find(|f| f.point == point && (f.call == 0 || f.call == n))
+                .map(|f| f.effect)
+        })
+    }
+}
+
+#[cfg(not(any(test, feature = "fault-injection")))]
+mod imp {
+    use super::{Effect, Point};
+
+    #[inline(always)]
+    pub(crate) fn check(_point: Point) -> Option<Effect> {
+        None
+    }
+}
+
+#[cfg(any(test, feature = "fault-injection"))]
+pub use imp::{FaultGuard, calls, inject};
+
+pub(crate) use imp::check;

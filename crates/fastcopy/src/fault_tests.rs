@@ -1,0 +1,1 @@
+//! Tests of the fault seam: "call N of system call S fails with errno E".

@@ -1,0 +1,92 @@
+//! Copy files as fast as the platform and filesystem allow, without ever
+//! losing data, and say how it was done.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let (src, dst) = (dir.path().join("a"), dir.path().join("b"));
+//! # std::fs::write(&src, b"hello")?;
+//! // A drop-in for std::fs::copy ...
+//! let report = fastcopy::copy(&src, &dst)?;
+//! assert_eq!(report.bytes, 5);
+//! println!("copied with {} after {} fallbacks", report.method, report.fallbacks.len());
+//!
+//! // ... with options when needed.
+//! use fastcopy::{CopyOptions, Overwrite, Reflink};
+//! let opts = CopyOptions::new().overwrite(Overwrite::NoClobber).reflink(Reflink::Never);
+//! let err = fastcopy::copy_with(&src, &dst, &opts).unwrap_err();
+//! assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+//! # Ok(()) }
+//! ```
+//!
+//! # Methods, in the order they are tried
+//!
+//! | platform | order |
+//! |---|---|
+//! | Linux | `FICLONE` clone → `copy_file_range` (to end of file, ≤ 1 GiB a call) → read/write loop; `O_DIRECT` loop instead of `copy_file_range` with [`DirectIo::Always`] |
+//! | others (for now) | read/write loop |
+//!
+//! A method hands over to the next one only when it wrote nothing and the
+//! system said it is not supported there (`ENOSYS`, `EOPNOTSUPP`, `EXDEV`,
+//! `EINVAL`, `EPERM`, `EBADF`, `ETXTBSY`, or a first `copy_file_range`
+//! that copies nothing from a non-empty file). `EIO`, `ENOSPC`, `EDQUOT`,
+//! `ENOMEM` and every other error end the copy. [`Reflink::Never`] skips
+//! `copy_file_range` on filesystems where it may clone by itself (Btrfs, XFS
+//! and any not known to be safe), so the data is really copied.
+//!
+//! # Guarantees
+//!
+//! - The destination path never holds a partial file: data goes into a
+//!   temporary file next to it (named `.NAME.fastcopy-tmp-…`, created with
+//!   permissions no wider than the source's), which is renamed into place
+//!   once complete, and removed on any error.
+//! - [`Overwrite::NoClobber`] is atomic (`renameat2(RENAME_NOREPLACE)`).
+//! - Source and destination being the same file (any path, hard link or
+//!   symlink) is an error; the source is never written.
+//! - Directories, FIFOs, sockets and devices are refused as sources without
+//!   blocking; FIFOs and devices are never replaced as destinations.
+//! - Holes of sparse files stay holes on the methods that copy data.
+//! - Modification and access times are kept to the nanosecond, permissions
+//!   too (set-user-ID/set-group-ID only for root).
+#![deny(missing_docs)]
+
+mod copy;
+mod error;
+pub mod fault;
+mod ladder;
+mod metrics;
+mod options;
+mod progress;
+mod report;
+mod sys;
+
+#[cfg(test)]
+mod fault_tests;
+
+use std::path::Path;
+
+pub use copy::TEMP_MARKER;
+pub use error::{Error, Operation, Result};
+pub use metrics::{MethodStats, Metrics, SIZE_BUCKET_LIMITS, SizeBucket};
+pub use options::{CopyOptions, DirectIo, Overwrite, ParseModeError, Reflink};
+pub use progress::{NoProgress, Progress};
+pub use report::{CopyReport, Fallback, Method, Warning};
+
+/// Copies the file `from` to `to` with default options: a drop-in for
+/// [`std::fs::copy`] (an existing destination is replaced, permissions are
+/// kept) that also keeps the times, clones where it can, and reports how.
+///
+/// `to` may be an existing directory: the file is copied into it under its
+/// own name.
+pub fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> Result<CopyReport> {
+    copy::copy_file(from.as_ref(), to.as_ref(), &CopyOptions::default())
+}
+
+/// Copies the file `from` to `to` with `options`.
+pub fn copy_with(
+    from: impl AsRef<Path>,
+    to: impl AsRef<Path>,
+    options: &CopyOptions,
+) -> Result<CopyReport> {
+    copy::copy_file(from.as_ref(), to.as_ref(), options)
+}

@@ -1,0 +1,125 @@
+//! What a copy did: the method that ran, the fallbacks on the way, bytes and time.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A way of copying a file's data. Which ones a platform tries, and in which
+/// order, is listed in the crate documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Method {
+    /// A copy-on-write clone of the whole file (`FICLONE` on Linux): no data
+    /// is copied, the blocks are shared until either file changes.
+    Reflink,
+    /// The kernel copies inside the kernel (`copy_file_range` on Linux).
+    CopyFileRange,
+    /// A plain read/write loop in user space.
+    ReadWrite,
+    /// A read/write loop that bypasses the page cache (`O_DIRECT`).
+    DirectIo,
+}
+
+impl Method {
+    /// Every method, in a stable order (for tables and metrics).
+    pub const ALL: [Method; 4] = [
+        Method::Reflink,
+        Method::CopyFileRange,
+        Method::ReadWrite,
+        Method::DirectIo,
+    ];
+
+    /// The `snake_case` name used in JSON and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Reflink => "reflink",
+            Method::CopyFileRange => "copy_file_range",
+            Method::ReadWrite => "read_write",
+            Method::DirectIo => "direct_io",
+        }
+    }
+
+    /// Whether this method shares blocks with the source instead of
+    /// copying them.
+    pub fn is_clone(self) -> bool {
+        matches!(self, Method::Reflink)
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A method that was tried, found unsupported before it wrote anything, and
+/// left to the next one.
+#[derive(Debug)]
+pub struct Fallback {
+    /// The method that could not run.
+    pub method: Method,
+    /// Why: the error the system gave.
+    pub error: io::Error,
+}
+
+/// Something that did not go as asked but did not fail the copy.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Warning {
+    /// An extended attribute could not be read or written.
+    Xattr {
+        /// The attribute's name.
+        name: String,
+        /// The error.
+        error: io::Error,
+    },
+    /// Preallocation was asked for but the filesystem refused it.
+    Preallocate(io::Error),
+    /// The source changed size while it was copied: the copy holds the
+    /// source's bytes up to its end of file as read during the copy.
+    SourceChangedSize {
+        /// The size when the copy started.
+        expected: u64,
+        /// The bytes copied.
+        copied: u64,
+    },
+    /// The set-user-ID or set-group-ID bit was not copied (not root).
+    SetidDropped,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::Xattr { name, error } => {
+                write!(f, "extended attribute '{name}' not copied: {error}")
+            }
+            Warning::Preallocate(e) => write!(f, "preallocation failed: {e}"),
+            Warning::SourceChangedSize { expected, copied } => write!(
+                f,
+                "source changed size during the copy: {expected} bytes when it started, {copied} copied"
+            ),
+            Warning::SetidDropped => {
+                f.write_str("set-user-ID/set-group-ID bits not copied (not running as root)")
+            }
+        }
+    }
+}
+
+/// The outcome of one successful copy.
+#[derive(Debug)]
+pub struct CopyReport {
+    /// Where the file was written (for a destination directory, the path
+    /// inside it).
+    pub destination: PathBuf,
+    /// Bytes of the source's content now in the destination (its size).
+    pub bytes: u64,
+    /// The method that copied the data.
+    pub method: Method,
+    /// Methods tried before `method`, and why each could not run.
+    pub fallbacks: Vec<Fallback>,
+    /// Wall time of the whole copy, metadata and rename included.
+    pub elapsed: Duration,
+    /// What did not go as asked but did not fail the copy.
+    pub warnings: Vec<Warning>,
+}

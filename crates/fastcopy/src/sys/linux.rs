@@ -1,0 +1,591 @@
+//! Linux: `FICLONE`, then `copy_file_range`, then a read/write loop;
+//! `O_DIRECT` and `fallocate` on request.
+
+use std::fs::{File, Metadata};
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use rustix::fs::{FallocateFlags, OFlags, RenameFlags, SeekFrom};
+use rustix::io::Errno;
+
+pub(crate) use super::unix::{
+    create_temp, final_permissions, initial_mode, open_source, same_file, special_kind,
+};
+use crate::fault::{self, Effect, Point};
+use crate::ladder::Step;
+use crate::options::{CopyOptions, DirectIo, Reflink};
+use crate::progress::Progress;
+use crate::report::{Method, Warning};
+
+/// The most one `copy_file_range` call is asked to copy. The kernel copies
+/// at most `MAX_RW_COUNT` (2 GiB minus a page) per call anyway; 1 GiB keeps
+/// us well under it and the loop goes on to end of file.
+pub(crate) const KERNEL_CHUNK: u64 = 1 << 30;
+/// The chunk when someone watches progress: small enough for a moving bar.
+pub(crate) const PROGRESS_CHUNK: u64 = 16 << 20;
+/// Largest buffer of the read/write loop.
+pub(crate) const MAX_BUFFER: usize = 256 << 10;
+/// Smallest buffer of the read/write loop.
+pub(crate) const MIN_BUFFER: usize = 16 << 10;
+/// Buffer and offset alignment for `O_DIRECT`: a page, which satisfies
+/// the 512-byte and 4 KiB logical block sizes of the disks we meet.
+pub(crate) const DIRECT_ALIGN: u64 = 4096;
+/// Size of one `O_DIRECT` transfer.
+pub(crate) const DIRECT_BUFFER: usize = 1 << 20;
+
+/// Whether `errno`, returned by a copy method (or by `fallocate`) before it
+/// wrote anything, means "this method cannot work here, try the next one".
+/// Everything else is a real failure and ends the copy.
+pub(crate) fn is_unsupported(errno: Errno) -> bool {
+    match errno {
+        // The kernel lacks the call (copy_file_range before 4.5), or a
+        // seccomp filter answers ENOSYS for calls it does not know.
+        Errno::NOSYS => true,
+        // The filesystem does not implement it: FICLONE on ext4 or tmpfs,
+        // fallocate on some network filesystems. (ENOTSUP is the same value.)
+        Errno::OPNOTSUPP => true,
+        // Source and destination on different filesystems or mounts:
+        // FICLONE always; copy_file_range before 5.3 and again since 5.19
+        // for filesystems of different types.
+        Errno::XDEV => true,
+        // FICLONE: ranges not block-aligned, Btrfs NOCOW vs COW files, a
+        // filesystem that cannot clone this file; copy_file_range: a
+        // filesystem (FUSE, some network ones) that refuses; O_DIRECT: a
+        // filesystem that refuses direct I/O.
+        Errno::INVAL => true,
+        // Container seccomp profiles (Docker before 20.10) answer EPERM for
+        // copy_file_range; FICLONE answers it for some immutable/append-only
+        // combinations. We wrote nothing, so the next method is safe.
+        Errno::PERM => true,
+        // copy_file_range on kernels before 5.3 for some descriptor kinds;
+        // FICLONE "filesystem does not support reflink" on some kernels.
+        Errno::BADF => true,
+        // copy_file_range refuses swap files and files being executed.
+        Errno::TXTBSY => true,
+        // FICLONE on a file type without this ioctl.
+        Errno::NOTTY => true,
+        // EIO, ENOSPC, EDQUOT, ENOMEM, EFBIG, EROFS, EINTR (retried
+        // before it gets here) and anything unknown: fatal. Falling back
+        // after a device error or a full disk would hide it, or write half
+        // a file twice.
+        _ => false,
+    }
+}
+
+fn errno_of(e: &io::Error) -> Option<Errno> {
+    e.raw_os_error().map(Errno::from_raw_os_error)
+}
+
+/// [`is_unsupported`] for an `io::Error`; our own "copied nothing" error
+/// (kind `Unsupported`, no errno) counts too.
+fn may_fall_back(e: &io::Error) -> bool {
+    match errno_of(e) {
+        Some(errno) => is_unsupported(errno),
+        None => e.kind() == io::ErrorKind::Unsupported,
+    }
+}
+
+/// Filesystems whose `copy_file_range` never shares blocks, so it is safe
+/// with [`Reflink::Never`]. Btrfs, XFS, bcachefs, ZFS, overlayfs (which
+/// passes to its upper layer), NFS and SMB (server-side copies) may clone,
+/// and anything unknown is assumed to.
+fn copy_file_range_never_clones(dst: &File) -> bool {
+    const EXT234: u64 = 0xEF53;
+    const TMPFS: u64 = 0x0102_1994;
+    const RAMFS: u64 = 0x8584_58f6;
+    const F2FS: u64 = 0xF2F5_2010;
+    match rustix::fs::fstatfs(dst) {
+        Ok(st) => matches!(st.f_type as u64, EXT234 | TMPFS | RAMFS | F2FS),
+        Err(_) => false,
+    }
+}
+
+/// The methods to try, in order.
+pub(crate) fn plan(opts: &CopyOptions, src: &Metadata, dst: &File) -> Vec<Method> {
+    let size = src.len();
+    let mut plan = Vec::with_capacity(3);
+    match opts.reflink {
+        // Only a clone will do; the ladder turns its refusal into an error.
+        Reflink::Always => return vec![Method::Reflink],
+        // An empty file (or a procfs file, which says it is empty) has
+        // nothing to clone.
+        Reflink::Auto if size > 0 => plan.push(Method::Reflink),
+        Reflink::Auto | Reflink::Never => {}
+    }
+    if opts.direct_io == DirectIo::Always {
+        plan.push(Method::DirectIo);
+    } else if size > 0 && (opts.reflink != Reflink::Never || copy_file_range_never_clones(dst)) {
+        plan.push(Method::CopyFileRange);
+    }
+    plan.push(Method::ReadWrite);
+    plan
+}
+
+/// Runs one method of the ladder.
+pub(crate) fn run_method(
+    method: Method,
+    src: &File,
+    src_meta: &Metadata,
+    dst: &File,
+    opts: &CopyOptions,
+    warnings: &mut Vec<Warning>,
+) -> Step {
+    if method == Method::Reflink {
+        return match ficlone(src, dst) {
+            Ok(()) => match dst.metadata() {
+                Ok(m) => Step::Done(m.len()),
+                Err(e) => Step::Failed(e),
+            },
+            Err(e) if may_fall_back(&e) => Step::Unsupported(e),
+            Err(e) => Step::Failed(e),
+        };
+    }
+
+    let size = src_meta.len();
+    // A file with fewer blocks than its size has holes (or is compressed,
+    // or inline): walk its data with SEEK_DATA/SEEK_HOLE.
+    let sparse = size > 0 && src_meta.blocks().saturating_mul(512) < size;
+    let mut mover = match method {
+        Method::CopyFileRange => Mover::Kernel {
+            chunk: if opts.progress.is_some() {
+                PROGRESS_CHUNK
+            } else {
+                KERNEL_CHUNK
+            },
+        },
+        Method::ReadWrite => Mover::Buffered {
+            buf: vec![0; buffer_size(size)],
+        },
+        Method::DirectIo => match Mover::direct(src, dst) {
+            Ok(m) => m,
+            Err(e) if may_fall_back(&e) => {
+                reset(src, dst);
+                return Step::Unsupported(e);
+            }
+            Err(e) => return Step::Failed(e),
+        },
+        Method::Reflink => unreachable!("handled above"),
+    };
+    if opts.preallocate && !sparse && size > 0 {
+        if let Err(e) = preallocate(dst, size) {
+            if may_fall_back(&e) {
+                warnings.push(Warning::Preallocate(e));
+            } else {
+                return Step::Failed(e);
+            }
+        }
+    }
+    let mut copy = Copy {
+        src,
+        dst,
+        mover: &mut mover,
+        size,
+        written: 0,
+        progress: opts.progress.as_deref(),
+    };
+    let result = if sparse {
+        copy.sparse()
+    } else {
+        copy.range(None).map(|_| copy.written)
+    };
+    match result {
+        Ok(bytes) => {
+            check_size(src, size, bytes, warnings);
+            Step::Done(bytes)
+        }
+        Err(e) if copy.written == 0 && may_fall_back(&e) => {
+            reset(src, dst);
+            Step::Unsupported(e)
+        }
+        Err(e) => Step::Failed(e),
+    }
+}
+
+/// Leaves both files as the next method expects them after a method gave
+/// up without writing: offsets at 0, no `O_DIRECT`. Best effort: a method
+/// that finds them otherwise fails, it does not copy wrongly.
+fn reset(src: &File, dst: &File) {
+    for fd in [src, dst] {
+        let _ = rustix::fs::seek(fd, SeekFrom::Start(0));
+        if rustix::fs::fcntl_getfl(fd).is_ok_and(|f| f.contains(OFlags::DIRECT)) {
+            let _ = set_direct(fd, false);
+        }
+    }
+}
+
+/// Warns when the source's size changed while it was copied. Pseudo files
+/// (procfs says 0, sysfs says 4096) read differently from their size but
+/// keep saying the same size: no warning for them.
+fn check_size(src: &File, expected: u64, copied: u64, warnings: &mut Vec<Warning>) {
+    if copied == expected {
+        return;
+    }
+    if let Ok(now) = src.metadata()
+        && now.len() != expected
+    {
+        warnings.push(Warning::SourceChangedSize { expected, copied });
+    }
+}
+
+/// The read/write buffer: the file's size (plus room to see end of file),
+/// between [`MIN_BUFFER`] and [`MAX_BUFFER`].
+pub(crate) fn buffer_size(file_size: u64) -> usize {
+    let want = usize::try_from(file_size)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    want.clamp(MIN_BUFFER, MAX_BUFFER).next_multiple_of(4096)
+}
+
+/// One data-moving technique, used by the segment walk.
+enum Mover {
+    Kernel {
+        chunk: u64,
+    },
+    Buffered {
+        buf: Vec<u8>,
+    },
+    Direct {
+        buf: Vec<u8>,
+        src_direct: bool,
+        dst_direct: bool,
+    },
+}
+
+impl Mover {
+    /// Switches both descriptors to `O_DIRECT`.
+    fn direct(src: &File, dst: &File) -> io::Result<Mover> {
+        set_direct(src, true)?;
+        set_direct(dst, true).inspect_err(|_| {
+            let _ = set_direct(src, false);
+        })?;
+        Ok(Mover::Direct {
+            buf: vec![0; DIRECT_BUFFER + DIRECT_ALIGN as usize],
+            src_direct: true,
+            dst_direct: true,
+        })
+    }
+}
+
+fn set_direct(fd: &File, on: bool) -> io::Result<()> {
+    inject(Point::DirectIo)?;
+    let flags = rustix::fs::fcntl_getfl(fd)?;
+    let flags = if on {
+        flags | OFlags::DIRECT
+    } else {
+        flags - OFlags::DIRECT
+    };
+    Ok(rustix::fs::fcntl_setfl(fd, flags)?)
+}
+
+struct Copy<'a> {
+    src: &'a File,
+    dst: &'a File,
+    mover: &'a mut Mover,
+    size: u64,
+    /// Bytes written to the destination so far. While 0, an "unsupported"
+    /// error may still fall back.
+    written: u64,
+    progress: Option<&'a dyn Progress>,
+}
+
+impl Copy<'_> {
+    /// Copies the data segments of a sparse source at their offsets, then
+    /// sets the destination's size, so holes (one at the end too) stay
+    /// holes. Returns the final size.
+    fn sparse(&mut self) -> io::Result<u64> {
+        let mut pos = 0;
+        loop {
+            let data = match rustix::fs::seek(self.src, SeekFrom::Data(pos)) {
+                Ok(d) => d,
+                // No data after pos: the rest is a hole.
+                Err(Errno::NXIO) => break,
+                // The filesystem cannot tell holes apart: copy it whole.
+                Err(e) if pos == 0 && is_unsupported(e) => {
+                    rustix::fs::seek(self.src, SeekFrom::Start(0))?;
+                    return self.range(None).map(|_| self.written);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let hole = rustix::fs::seek(self.src, SeekFrom::Hole(data))?;
+            rustix::fs::seek(self.src, SeekFrom::Start(data))?;
+            rustix::fs::seek(self.dst, SeekFrom::Start(data))?;
+            let got = self.range(Some(hole - data))?;
+            pos = data + got;
+            if got < hole - data {
+                // End of file before the hole: the file ends here. Pseudo
+                // files (sysfs says 4096 bytes, has no blocks) and a source
+                // that shrank end up here; taking their stated size would
+                // add a tail of zeros.
+                rustix::fs::ftruncate(self.dst, pos)?;
+                return Ok(pos);
+            }
+        }
+        // The rest is a hole up to the size: keep it one.
+        let size = self.src.metadata()?.len().max(pos);
+        rustix::fs::ftruncate(self.dst, size)?;
+        Ok(size)
+    }
+
+    /// Copies from the current offsets: `limit` bytes, or to end of file.
+    /// Returns the bytes copied.
+    fn range(&mut self, limit: Option<u64>) -> io::Result<u64> {
+        let mut done = 0u64;
+        loop {
+            let want = match limit {
+                Some(l) if done >= l => break,
+                Some(l) => l - done,
+                None => u64::MAX,
+            };
+            let n = self.step(want)?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+            if let Some(p) = self.progress {
+                p.advance(self.written, self.size);
+            }
+        }
+        Ok(done)
+    }
+
+    /// Moves up to `want` bytes once; 0 at end of file.
+    fn step(&mut self, want: u64) -> io::Result<u64> {
+        match self.mover {
+            Mover::Kernel { chunk } => {
+                let len = want.min(*chunk) as usize;
+                let n = copy_file_range(self.src, self.dst, len)? as u64;
+                if n == 0 && self.written == 0 && self.size > 0 {
+                    // procfs, sysfs, old overlayfs: "copies" nothing from a
+                    // non-empty file instead of failing.
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "copy_file_range copied nothing from a non-empty file",
+                    ));
+                }
+                self.written += n;
+                Ok(n)
+            }
+            Mover::Buffered { buf } => {
+                let len = buf.len().min(usize::try_from(want).unwrap_or(usize::MAX));
+                let n = read(self.src, &mut buf[..len])?;
+                write_all(self.dst, &buf[..n], &mut self.written)?;
+                Ok(n as u64)
+            }
+            Mover::Direct {
+                buf,
+                src_direct,
+                dst_direct,
+            } => {
+                let off = buf.as_ptr().align_offset(DIRECT_ALIGN as usize);
+                let buf = &mut buf[off..off + DIRECT_BUFFER];
+                // Direct reads need an aligned offset and length; reading a
+                // whole block past the segment's end is harmless (we write
+                // only what was asked), past end of file it comes back short.
+                let src_pos = rustix::fs::seek(self.src, SeekFrom::Current(0))?;
+                if *src_direct && src_pos % DIRECT_ALIGN != 0 {
+                    set_direct(self.src, false)?;
+                    *src_direct = false;
+                }
+                let len = want
+                    .min(DIRECT_BUFFER as u64)
+                    .next_multiple_of(DIRECT_ALIGN) as usize;
+                let mut n = read(self.src, &mut buf[..len])?;
+                if n as u64 > want {
+                    n = want as usize;
+                    rustix::fs::seek(self.src, SeekFrom::Start(src_pos + want))?;
+                }
+                // The unaligned tail (or any unaligned write) goes through
+                // the page cache; from then on the destination stays there.
+                if *dst_direct && n % DIRECT_ALIGN as usize != 0 {
+                    set_direct(self.dst, false)?;
+                    *dst_direct = false;
+                }
+                write_all(self.dst, &buf[..n], &mut self.written)?;
+                Ok(n as u64)
+            }
+        }
+    }
+}
+
+/// Applies a planned fault of the test seam, if any.
+fn inject(point: Point) -> io::Result<Option<usize>> {
+    match fault::check(point) {
+        None => Ok(None),
+        Some(Effect::ReturnZero) => Ok(Some(0)),
+        Some(Effect::Errno(e)) => Err(io::Error::from_raw_os_error(e)),
+    }
+}
+
+/// `ioctl(dst, FICLONE, src)`: share all of `src`'s blocks.
+fn ficlone(src: &File, dst: &File) -> io::Result<()> {
+    if inject(Point::Clone)?.is_some() {
+        return Ok(());
+    }
+    Ok(rustix::fs::ioctl_ficlone(dst, src)?)
+}
+
+fn copy_file_range(src: &File, dst: &File, len: usize) -> io::Result<usize> {
+    if let Some(n) = inject(Point::CopyFileRange)? {
+        return Ok(n);
+    }
+    loop {
+        match rustix::fs::copy_file_range(src, None, dst, None, len) {
+            Err(Errno::INTR) => continue,
+            r => return Ok(r?),
+        }
+    }
+}
+
+fn read(src: &File, buf: &mut [u8]) -> io::Result<usize> {
+    if let Some(n) = inject(Point::Read)? {
+        return Ok(n);
+    }
+    loop {
+        match rustix::io::read(src, &mut *buf) {
+            Err(Errno::INTR) => continue,
+            r => return Ok(r?),
+        }
+    }
+}
+
+fn write_all(dst: &File, mut buf: &[u8], written: &mut u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = match inject(Point::Write)? {
+            Some(n) => n,
+            None => match rustix::io::write(dst, buf) {
+                Err(Errno::INTR) => continue,
+                r => r?,
+            },
+        };
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        *written += n as u64;
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
+/// Reserves `len` bytes without changing the size, so a source that
+/// shrinks cannot leave a tail of zeros.
+fn preallocate(dst: &File, len: u64) -> io::Result<()> {
+    inject(Point::Fallocate)?;
+    Ok(rustix::fs::fallocate(dst, FallocateFlags::KEEP_SIZE, 0, len)?)
+}
+
+/// Copies the extended attributes the source has and the destination takes.
+pub(crate) fn copy_xattrs(src: &File, dst: &File, warnings: &mut Vec<Warning>) {
+    let names = match rustix::fs::flistxattr_query(src).and_then(|len| {
+        let mut list = vec![0u8; len];
+        let n = rustix::fs::flistxattr(src, &mut list[..])?;
+        list.truncate(n);
+        Ok(list)
+    }) {
+        Ok(list) => list,
+        // The source's filesystem has no xattrs: nothing to copy.
+        Err(Errno::OPNOTSUPP) => return,
+        Err(e) => {
+            warnings.push(Warning::Xattr {
+                name: "*".into(),
+                error: e.into(),
+            });
+            return;
+        }
+    };
+    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let name_str = String::from_utf8_lossy(name).into_owned();
+        let result = rustix::fs::fgetxattr_query(src, name).and_then(|len| {
+            let mut value = vec![0u8; len];
+            let n = rustix::fs::fgetxattr(src, name, &mut value[..])?;
+            rustix::fs::fsetxattr(dst, name, &value[..n], rustix::fs::XattrFlags::empty())
+        });
+        if let Err(e) = result {
+            warnings.push(Warning::Xattr {
+                name: name_str,
+                error: e.into(),
+            });
+        }
+    }
+}
+
+/// Renames `from` to `to` unless `to` exists, atomically:
+/// `renameat2(RENAME_NOREPLACE)`, or where the filesystem lacks it, a hard
+/// link (which also fails if the name exists) and an unlink.
+pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
+    match rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        from,
+        rustix::fs::CWD,
+        to,
+        RenameFlags::NOREPLACE,
+    ) {
+        Ok(()) => Ok(()),
+        Err(Errno::INVAL | Errno::NOSYS) => {
+            std::fs::hard_link(from, to)?;
+            std::fs::remove_file(from)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsupported_errnos_fall_back() {
+        for e in [
+            Errno::NOSYS,
+            Errno::OPNOTSUPP,
+            Errno::NOTSUP,
+            Errno::XDEV,
+            Errno::INVAL,
+            Errno::PERM,
+            Errno::BADF,
+            Errno::TXTBSY,
+            Errno::NOTTY,
+        ] {
+            assert!(is_unsupported(e), "{e:?} should fall back");
+        }
+    }
+
+    #[test]
+    fn real_failures_are_fatal() {
+        for e in [
+            Errno::IO,
+            Errno::NOSPC,
+            Errno::DQUOT,
+            Errno::NOMEM,
+            Errno::FBIG,
+            Errno::ROFS,
+            Errno::ACCESS,
+            Errno::INTR,
+            Errno::AGAIN,
+        ] {
+            assert!(!is_unsupported(e), "{e:?} must not fall back");
+        }
+    }
+
+    #[test]
+    fn buffer_sizes_fit_the_file() {
+        assert_eq!(buffer_size(0), MIN_BUFFER);
+        assert_eq!(buffer_size(1), MIN_BUFFER);
+        assert_eq!(buffer_size(MIN_BUFFER as u64), MIN_BUFFER + 4096);
+        assert_eq!(buffer_size(100_000), 102_400);
+        assert_eq!(buffer_size(1 << 30), MAX_BUFFER);
+        assert_eq!(buffer_size(u64::MAX), MAX_BUFFER);
+        for s in [0, 5, 4095, 4096, 70_000, 1 << 20] {
+            assert_eq!(buffer_size(s) % 4096, 0);
+        }
+    }
+
+    #[test]
+    fn chunks_stay_under_the_kernel_limit() {
+        // MAX_RW_COUNT is INT_MAX rounded down to a page.
+        let max_rw_count = (i32::MAX as u64) & !4095;
+        assert!(KERNEL_CHUNK <= max_rw_count);
+        assert!(PROGRESS_CHUNK <= KERNEL_CHUNK);
+        assert_eq!(DIRECT_BUFFER as u64 % DIRECT_ALIGN, 0);
+    }
+}

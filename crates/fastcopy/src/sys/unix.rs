@@ -1,0 +1,72 @@
+//! Pieces shared by the Unix backends.
+
+use std::fs::{self, File, Metadata, OpenOptions, Permissions};
+use std::io;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use rustix::fs::OFlags;
+
+use crate::report::Warning;
+
+/// Opens `path` read-only with `O_NONBLOCK`, so that a FIFO does not block
+/// the open (regular files ignore the flag), and `O_NOCTTY`, so that a
+/// terminal does not become ours.
+pub(crate) fn open_source(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32)
+        .open(path)
+}
+
+/// What kind of special file `meta` describes, if it is one.
+pub(crate) fn special_kind(meta: &Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    Some(if t.is_dir() {
+        "is a directory"
+    } else if t.is_fifo() {
+        "is a FIFO"
+    } else if t.is_socket() {
+        "is a socket"
+    } else if t.is_block_device() {
+        "is a block device"
+    } else if t.is_char_device() {
+        "is a character device"
+    } else {
+        return None;
+    })
+}
+
+/// Same device and inode: the same file, whatever the paths.
+pub(crate) fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// The temporary file is created with the source's permission bits (the
+/// umask applies), never wider than the source while it is written.
+pub(crate) fn initial_mode(src: &Metadata) -> u32 {
+    src.mode() & 0o777
+}
+
+/// Creates `path` exclusively, for writing (and reading: some clone calls
+/// want it), close-on-exec, with `mode` minus the umask.
+pub(crate) fn create_temp(path: &Path, mode: u32) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+}
+
+/// The permission bits to apply: the source's, without set-user-ID and
+/// set-group-ID unless running as root (a copy must not hand out
+/// privileges its owner never had).
+pub(crate) fn final_permissions(src: &Metadata, warnings: &mut Vec<Warning>) -> Option<Permissions> {
+    let mut mode = src.mode() & 0o7777;
+    if mode & 0o6000 != 0 && !rustix::process::geteuid().is_root() {
+        mode &= !0o6000;
+        warnings.push(Warning::SetidDropped);
+    }
+    Some(fs::Permissions::from_mode(mode))
+}
