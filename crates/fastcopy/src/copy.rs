@@ -178,7 +178,8 @@ fn resolve_destination(
     }
     // Write where a symlink points, leaving the link itself alone.
     if fs::symlink_metadata(&dest).is_ok_and(|m| m.file_type().is_symlink()) {
-        dest = fs::canonicalize(&dest).map_err(|e| Error::new(Operation::StatDestination, &dest, e))?;
+        dest = fs::canonicalize(&dest)
+            .map_err(|e| Error::new(Operation::StatDestination, &dest, e))?;
     }
     Ok(dest)
 }

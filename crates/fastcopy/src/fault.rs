@@ -1,8 +1,8 @@
 //! A test-only fault seam: "call N of system call S fails with errno E".
 //!
 //! Compiled for the crate's own tests and with the `fault-injection`
-//! feature; otherwise [`check`] is an empty inline function. Faults are
-//! per thread: a test sets them with [`inject`] and they apply to copies that
+//! feature; otherwise the seam compiles to nothing. Faults are
+//! per thread: a test sets them with `inject` and they apply to copies that
 //! thread makes until the returned guard is dropped.
 
 /// A system call the seam can fail.
@@ -37,7 +37,7 @@ pub struct Fault {
     /// The call.
     pub point: Point,
     /// Which call to it fails, counting from 1 on this thread since
-    /// [`inject`]. `0` means every call.
+    /// `inject`. `0` means every call.
     pub call: usize,
     /// What it does.
     pub effect: Effect,
@@ -53,7 +53,7 @@ mod imp {
         static PLAN: RefCell<(Vec<Fault>, HashMap<Point, usize>)> = RefCell::new(Default::default());
     }
 
-    /// Removes the faults of [`inject`] when dropped.
+    /// Removes the faults of `inject` when dropped.
     #[derive(Debug)]
     pub struct FaultGuard(());
 
@@ -70,7 +70,7 @@ mod imp {
         FaultGuard(())
     }
 
-    /// How many times `point` was reached on this thread since [`inject`].
+    /// How many times `point` was reached on this thread since `inject`.
     pub fn calls(point: Point) -> usize {
         PLAN.with(|p| p.borrow().1.get(&point).copied().unwrap_or(0))
     }
@@ -104,4 +104,14 @@ mod imp {
 #[cfg(any(test, feature = "fault-injection"))]
 pub use imp::{FaultGuard, calls, inject};
 
-pub(crate) use imp::check;
+use imp::check;
+
+/// Applies a planned fault at `point`, if any: an error, or `Some(0)` for
+/// "return 0 instead of doing the work". `Ok(None)` means: do the real call.
+pub(crate) fn hit(point: Point) -> std::io::Result<Option<usize>> {
+    match check(point) {
+        None => Ok(None),
+        Some(Effect::ReturnZero) => Ok(Some(0)),
+        Some(Effect::Errno(e)) => Err(std::io::Error::from_raw_os_error(e)),
+    }
+}

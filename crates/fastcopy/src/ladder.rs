@@ -87,7 +87,10 @@ mod tests {
             },
         );
         assert_eq!(got.unwrap(), (Method::ReadWrite, 7));
-        assert_eq!(seen, [Method::Reflink, Method::CopyFileRange, Method::ReadWrite]);
+        assert_eq!(
+            seen,
+            [Method::Reflink, Method::CopyFileRange, Method::ReadWrite]
+        );
         let fb: Vec<_> = fb.iter().map(|f| f.method).collect();
         assert_eq!(fb, [Method::Reflink, Method::CopyFileRange]);
     }

@@ -7,7 +7,8 @@ use crate::report::{CopyReport, Method};
 
 /// Upper bounds (inclusive, in bytes) of the size histogram's buckets; a
 /// last bucket holds everything larger.
-pub const SIZE_BUCKET_LIMITS: [u64; 7] = [0, 4 << 10, 64 << 10, 1 << 20, 16 << 20, 256 << 20, 1 << 30];
+pub const SIZE_BUCKET_LIMITS: [u64; 7] =
+    [0, 4 << 10, 64 << 10, 1 << 20, 16 << 20, 256 << 20, 1 << 30];
 
 /// Figures for one method.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -264,7 +264,10 @@ mod tests {
         for m in [DirectIo::Auto, DirectIo::Always, DirectIo::Never] {
             assert_eq!(m.to_string().parse::<DirectIo>().unwrap(), m);
         }
-        assert_eq!("NO-CLOBBER".parse::<Overwrite>().unwrap(), Overwrite::NoClobber);
+        assert_eq!(
+            "NO-CLOBBER".parse::<Overwrite>().unwrap(),
+            Overwrite::NoClobber
+        );
         assert_eq!("Always".parse::<Reflink>().unwrap(), Reflink::Always);
     }
 

@@ -19,15 +19,31 @@ pub enum Method {
     ReadWrite,
     /// A read/write loop that bypasses the page cache (`O_DIRECT`).
     DirectIo,
+    /// A copy-on-write clone of the whole file with `fclonefileat` (macOS,
+    /// APFS): no data is copied.
+    Clonefile,
+    /// `fcopyfile` (macOS): the system library copies the data, keeping
+    /// holes.
+    Fcopyfile,
+    /// `CopyFileExW` (Windows): the system copies the data, and may clone
+    /// by itself on ReFS and Dev Drive.
+    CopyFileEx,
+    /// Block cloning with `FSCTL_DUPLICATE_EXTENTS_TO_FILE` (Windows, ReFS):
+    /// the clusters are shared with the source.
+    BlockClone,
 }
 
 impl Method {
     /// Every method, in a stable order (for tables and metrics).
-    pub const ALL: [Method; 4] = [
+    pub const ALL: [Method; 8] = [
         Method::Reflink,
         Method::CopyFileRange,
         Method::ReadWrite,
         Method::DirectIo,
+        Method::Clonefile,
+        Method::Fcopyfile,
+        Method::CopyFileEx,
+        Method::BlockClone,
     ];
 
     /// The `snake_case` name used in JSON and on the command line.
@@ -37,13 +53,20 @@ impl Method {
             Method::CopyFileRange => "copy_file_range",
             Method::ReadWrite => "read_write",
             Method::DirectIo => "direct_io",
+            Method::Clonefile => "clonefile",
+            Method::Fcopyfile => "fcopyfile",
+            Method::CopyFileEx => "copy_file_ex",
+            Method::BlockClone => "block_clone",
         }
     }
 
     /// Whether this method shares blocks with the source instead of
     /// copying them.
     pub fn is_clone(self) -> bool {
-        matches!(self, Method::Reflink)
+        matches!(
+            self,
+            Method::Reflink | Method::Clonefile | Method::BlockClone
+        )
     }
 }
 
@@ -122,4 +145,29 @@ pub struct CopyReport {
     pub elapsed: Duration,
     /// What did not go as asked but did not fail the copy.
     pub warnings: Vec<Warning>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_has_a_unique_snake_case_name() {
+        let names: Vec<_> = Method::ALL.iter().map(|m| m.as_str()).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{n}");
+            assert!(!names[..i].contains(n), "{n} twice");
+        }
+        assert_eq!(Method::CopyFileEx.to_string(), "copy_file_ex");
+        assert_eq!(Method::BlockClone.as_str(), "block_clone");
+    }
+
+    #[test]
+    fn clones_are_the_block_sharing_methods() {
+        let clones: Vec<_> = Method::ALL.into_iter().filter(|m| m.is_clone()).collect();
+        assert_eq!(
+            clones,
+            [Method::Reflink, Method::Clonefile, Method::BlockClone]
+        );
+    }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 pub(crate) use super::unix::{
     create_temp, final_permissions, initial_mode, open_source, same_file, special_kind,
 };
+use crate::fault::{Point, hit};
 use crate::ladder::Step;
 use crate::options::{CopyOptions, Reflink};
 use crate::report::{Method, Warning};
@@ -50,7 +51,10 @@ pub(crate) fn create_temp(path: &Path, _mode: u32) -> io::Result<File> {
 }
 
 #[cfg(not(unix))]
-pub(crate) fn final_permissions(src: &Metadata, _warnings: &mut Vec<Warning>) -> Option<Permissions> {
+pub(crate) fn final_permissions(
+    src: &Metadata,
+    _warnings: &mut Vec<Warning>,
+) -> Option<Permissions> {
     Some(src.permissions())
 }
 
@@ -79,13 +83,26 @@ pub(crate) fn run_method(
     let mut buf = vec![0u8; 256 << 10];
     let mut done = 0u64;
     loop {
-        let n = match src.read(&mut buf) {
+        let read = match hit(Point::Read) {
+            Ok(Some(n)) => Ok(n),
+            Ok(None) => src.read(&mut buf),
+            Err(e) => Err(e),
+        };
+        let n = match read {
             Ok(0) => return Step::Done(done),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if done == 0 && e.kind() == io::ErrorKind::Unsupported => {
+                return Step::Unsupported(e);
+            }
             Err(e) => return Step::Failed(e),
         };
-        if let Err(e) = dst.write_all(&buf[..n]) {
+        let write = match hit(Point::Write) {
+            Ok(Some(_)) => Err(io::ErrorKind::WriteZero.into()),
+            Ok(None) => dst.write_all(&buf[..n]),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = write {
             return Step::Failed(e);
         }
         done += n as u64;

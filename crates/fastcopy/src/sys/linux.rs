@@ -12,7 +12,7 @@ use rustix::io::Errno;
 pub(crate) use super::unix::{
     create_temp, final_permissions, initial_mode, open_source, same_file, special_kind,
 };
-use crate::fault::{self, Effect, Point};
+use crate::fault::{Point, hit};
 use crate::ladder::Step;
 use crate::options::{CopyOptions, DirectIo, Reflink};
 use crate::progress::Progress;
@@ -165,7 +165,13 @@ pub(crate) fn run_method(
             }
             Err(e) => return Step::Failed(e),
         },
-        Method::Reflink => unreachable!("handled above"),
+        // The clone is handled above; the other platforms' methods are
+        // never planned here.
+        Method::Reflink
+        | Method::Clonefile
+        | Method::Fcopyfile
+        | Method::CopyFileEx
+        | Method::BlockClone => unreachable!("{method} is not a Linux data mover"),
     };
     if opts.preallocate && !sparse && size > 0 {
         if let Err(e) = preallocate(dst, size) {
@@ -268,7 +274,7 @@ impl Mover {
 }
 
 fn set_direct(fd: &File, on: bool) -> io::Result<()> {
-    inject(Point::DirectIo)?;
+    hit(Point::DirectIo)?;
     let flags = rustix::fs::fcntl_getfl(fd)?;
     let flags = if on {
         flags | OFlags::DIRECT
@@ -408,25 +414,16 @@ impl Copy<'_> {
     }
 }
 
-/// Applies a planned fault of the test seam, if any.
-fn inject(point: Point) -> io::Result<Option<usize>> {
-    match fault::check(point) {
-        None => Ok(None),
-        Some(Effect::ReturnZero) => Ok(Some(0)),
-        Some(Effect::Errno(e)) => Err(io::Error::from_raw_os_error(e)),
-    }
-}
-
 /// `ioctl(dst, FICLONE, src)`: share all of `src`'s blocks.
 fn ficlone(src: &File, dst: &File) -> io::Result<()> {
-    if inject(Point::Clone)?.is_some() {
+    if hit(Point::Clone)?.is_some() {
         return Ok(());
     }
     Ok(rustix::fs::ioctl_ficlone(dst, src)?)
 }
 
 fn copy_file_range(src: &File, dst: &File, len: usize) -> io::Result<usize> {
-    if let Some(n) = inject(Point::CopyFileRange)? {
+    if let Some(n) = hit(Point::CopyFileRange)? {
         return Ok(n);
     }
     loop {
@@ -438,7 +435,7 @@ fn copy_file_range(src: &File, dst: &File, len: usize) -> io::Result<usize> {
 }
 
 fn read(src: &File, buf: &mut [u8]) -> io::Result<usize> {
-    if let Some(n) = inject(Point::Read)? {
+    if let Some(n) = hit(Point::Read)? {
         return Ok(n);
     }
     loop {
@@ -451,7 +448,7 @@ fn read(src: &File, buf: &mut [u8]) -> io::Result<usize> {
 
 fn write_all(dst: &File, mut buf: &[u8], written: &mut u64) -> io::Result<()> {
     while !buf.is_empty() {
-        let n = match inject(Point::Write)? {
+        let n = match hit(Point::Write)? {
             Some(n) => n,
             None => match rustix::io::write(dst, buf) {
                 Err(Errno::INTR) => continue,
@@ -470,8 +467,13 @@ fn write_all(dst: &File, mut buf: &[u8], written: &mut u64) -> io::Result<()> {
 /// Reserves `len` bytes without changing the size, so a source that
 /// shrinks cannot leave a tail of zeros.
 fn preallocate(dst: &File, len: u64) -> io::Result<()> {
-    inject(Point::Fallocate)?;
-    Ok(rustix::fs::fallocate(dst, FallocateFlags::KEEP_SIZE, 0, len)?)
+    hit(Point::Fallocate)?;
+    Ok(rustix::fs::fallocate(
+        dst,
+        FallocateFlags::KEEP_SIZE,
+        0,
+        len,
+    )?)
 }
 
 /// Copies the extended attributes the source has and the destination takes.
@@ -583,9 +585,12 @@ mod tests {
     #[test]
     fn chunks_stay_under_the_kernel_limit() {
         // MAX_RW_COUNT is INT_MAX rounded down to a page.
-        let max_rw_count = (i32::MAX as u64) & !4095;
-        assert!(KERNEL_CHUNK <= max_rw_count);
-        assert!(PROGRESS_CHUNK <= KERNEL_CHUNK);
-        assert_eq!(DIRECT_BUFFER as u64 % DIRECT_ALIGN, 0);
+        // Checked when compiling: a wrong constant does not build.
+        const {
+            let max_rw_count = (i32::MAX as u64) & !4095;
+            assert!(KERNEL_CHUNK <= max_rw_count);
+            assert!(PROGRESS_CHUNK <= KERNEL_CHUNK);
+            assert!(DIRECT_BUFFER as u64 % DIRECT_ALIGN == 0);
+        }
     }
 }

@@ -62,7 +62,10 @@ pub(crate) fn create_temp(path: &Path, mode: u32) -> io::Result<File> {
 /// The permission bits to apply: the source's, without set-user-ID and
 /// set-group-ID unless running as root (a copy must not hand out
 /// privileges its owner never had).
-pub(crate) fn final_permissions(src: &Metadata, warnings: &mut Vec<Warning>) -> Option<Permissions> {
+pub(crate) fn final_permissions(
+    src: &Metadata,
+    warnings: &mut Vec<Warning>,
+) -> Option<Permissions> {
     let mut mode = src.mode() & 0o7777;
     if mode & 0o6000 != 0 && !rustix::process::geteuid().is_root() {
         mode &= !0o6000;

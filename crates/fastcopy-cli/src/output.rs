@@ -1,0 +1,532 @@
+//! What the command prints: human lines, JSON Lines records and the
+//! statistics table. Pure functions from the library's types to text.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use fastcopy::{CopyReport, Method, Metrics, Operation, Warning};
+use serde_json::{Value, json};
+
+/// A size in binary units with one decimal: `0 B`, `512 B`, `1.0 KiB`,
+/// `1.5 MiB`. The unit is the largest in which the rounded value stays
+/// below 1024.0, so there is never a `1024.0 KiB`.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let b = u128::from(bytes);
+    for (i, unit) in UNITS.iter().enumerate() {
+        let div = 1u128 << (10 * (i + 1));
+        let tenths = (b * 10 + div / 2) / div;
+        if tenths < 10240 || i == UNITS.len() - 1 {
+            return format!("{}.{} {unit}", tenths / 10, tenths % 10);
+        }
+    }
+    unreachable!("the last unit always matches")
+}
+
+/// A duration with one decimal in µs, ms or s: the smallest unit in which
+/// the rounded value stays below 1000.0 (seconds have no upper limit).
+/// `0.3 µs`, `999.9 µs`, `1.0 ms`, `12.5 ms`, `1.2 s`.
+pub fn format_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    for (unit, div) in [("µs", 1_000u128), ("ms", 1_000_000)] {
+        let tenths = (ns * 10 + div / 2) / div;
+        if tenths < 10_000 {
+            return format!("{}.{} {unit}", tenths / 10, tenths % 10);
+        }
+    }
+    let div = 1_000_000_000u128;
+    let tenths = (ns * 10 + div / 2) / div;
+    format!("{}.{} s", tenths / 10, tenths % 10)
+}
+
+/// The `-v` line: `SRC -> DST (METHOD, SIZE, TIME[, after METHOD: ERROR]...)`.
+pub fn verbose_line(source: &Path, report: &CopyReport) -> String {
+    let mut line = format!(
+        "{} -> {} ({}, {}, {}",
+        source.display(),
+        report.destination.display(),
+        report.method,
+        format_size(report.bytes),
+        format_duration(report.elapsed),
+    );
+    for f in &report.fallbacks {
+        let _ = write!(line, ", after {}: {}", f.method, f.error);
+    }
+    line.push(')');
+    line
+}
+
+/// The stderr line for a failed copy. `dest` is the destination as given.
+pub fn error_line(source: &Path, dest: &Path, err: &fastcopy::Error) -> String {
+    format!(
+        "fastcopy: cannot copy '{}' to '{}': {err}",
+        source.display(),
+        dest.display()
+    )
+}
+
+/// The stderr line for a warning of a successful copy.
+pub fn warning_line(destination: &Path, warning: &Warning) -> String {
+    format!("fastcopy: warning: '{}': {warning}", destination.display())
+}
+
+/// A `snake_case` name for an operation, e.g. `open_source`, derived from
+/// its variant name (the library offers no stable name of its own).
+pub fn operation_name(op: Operation) -> String {
+    let debug = format!("{op:?}");
+    let mut out = String::with_capacity(debug.len() + 4);
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Nanoseconds as a JSON-safe integer (saturating at `u64::MAX`, 584 years).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// The JSON Lines record of a successful copy. Every record, success or
+/// failure, has the same keys; the ones that do not apply are `null` (or
+/// `[]` for the lists).
+pub fn json_success(source: &Path, report: &CopyReport) -> Value {
+    json!({
+        "source": path_str(source),
+        "destination": path_str(&report.destination),
+        "ok": true,
+        "bytes": report.bytes,
+        "method": report.method.as_str(),
+        "fallbacks": report
+            .fallbacks
+            .iter()
+            .map(|f| json!({"method": f.method.as_str(), "error": f.error.to_string()}))
+            .collect::<Vec<_>>(),
+        "elapsed_ns": nanos(report.elapsed),
+        "warnings": report.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "error": null,
+        "error_kind": null,
+        "operation": null,
+    })
+}
+
+/// The JSON Lines record of a failed copy. `dest` is the destination as given.
+pub fn json_failure(source: &Path, dest: &Path, err: &fastcopy::Error) -> Value {
+    json!({
+        "source": path_str(source),
+        "destination": path_str(dest),
+        "ok": false,
+        "bytes": null,
+        "method": null,
+        "fallbacks": [],
+        "elapsed_ns": null,
+        "warnings": [],
+        "error": err.to_string(),
+        "error_kind": format!("{:?}", err.kind()),
+        "operation": operation_name(err.operation()),
+    })
+}
+
+/// The final `--stats --json` line: `{"stats": {...}}`. Every method and
+/// every histogram bucket is listed, zero or not.
+pub fn json_stats(m: &Metrics) -> Value {
+    let methods: serde_json::Map<String, Value> = Method::ALL
+        .iter()
+        .map(|&method| {
+            let s = m.method(method);
+            let v = json!({"files": s.files, "bytes": s.bytes, "elapsed_ns": nanos(s.elapsed)});
+            (method.as_str().to_owned(), v)
+        })
+        .collect();
+    let histogram: Vec<Value> = m
+        .size_histogram()
+        .iter()
+        .map(|b| json!({"min": b.min, "max": b.max, "files": b.files}))
+        .collect();
+    json!({"stats": {
+        "files": m.files(),
+        "failures": m.failures(),
+        "bytes": m.bytes(),
+        "files_with_fallback": m.files_with_fallback(),
+        "fallbacks": m.fallbacks(),
+        "fallback_rate": m.fallback_rate(),
+        "total_elapsed_ns": nanos(m.total_elapsed()),
+        "mean_elapsed_ns": nanos(m.mean_elapsed()),
+        "methods": methods,
+        "size_histogram": histogram,
+    }})
+}
+
+/// The `--stats` table for stderr: totals, methods that ran, fallback
+/// rate, times, and the non-empty size buckets.
+pub fn stats_table(m: &Metrics) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "files:          {}", m.files());
+    let _ = writeln!(t, "failures:       {}", m.failures());
+    let _ = writeln!(
+        t,
+        "bytes:          {} ({} B)",
+        format_size(m.bytes()),
+        m.bytes()
+    );
+    let methods: Vec<_> = m.per_method().filter(|(_, s)| s.files > 0).collect();
+    if !methods.is_empty() {
+        let _ = writeln!(
+            t,
+            "{:<16} {:>6} {:>11} {:>10}",
+            "method", "files", "bytes", "time"
+        );
+        for (method, s) in methods {
+            let _ = writeln!(
+                t,
+                "{:<16} {:>6} {:>11} {:>10}",
+                method.as_str(),
+                s.files,
+                format_size(s.bytes),
+                format_duration(s.elapsed)
+            );
+        }
+    }
+    let _ = writeln!(
+        t,
+        "fallback rate:  {:.1}% ({} of {} files, {} fallbacks)",
+        m.fallback_rate() * 100.0,
+        m.files_with_fallback(),
+        m.files(),
+        m.fallbacks()
+    );
+    let _ = writeln!(t, "total time:     {}", format_duration(m.total_elapsed()));
+    let _ = writeln!(t, "mean time:      {}", format_duration(m.mean_elapsed()));
+    let buckets: Vec<_> = m
+        .size_histogram()
+        .into_iter()
+        .filter(|b| b.files > 0)
+        .collect();
+    if !buckets.is_empty() {
+        let _ = writeln!(t, "{:<23} {:>6}", "size", "files");
+        for b in buckets {
+            let label = match b.max {
+                Some(max) if max == b.min => format_size(max),
+                Some(max) => format!("{} .. {}", format_size(b.min), format_size(max)),
+                None => format!("> {}", format_size(b.min.saturating_sub(1))),
+            };
+            let _ = writeln!(t, "{label:<23} {:>6}", b.files);
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fastcopy::Fallback;
+    use std::io;
+    use std::path::PathBuf;
+
+    fn report(
+        bytes: u64,
+        method: Method,
+        fallbacks: Vec<Fallback>,
+        elapsed: Duration,
+    ) -> CopyReport {
+        CopyReport {
+            destination: PathBuf::from("dir/b"),
+            bytes,
+            method,
+            fallbacks,
+            elapsed,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn exdev() -> Fallback {
+        Fallback {
+            method: Method::CopyFileRange,
+            error: io::Error::from_raw_os_error(18),
+        }
+    }
+
+    /// A real library error: the source does not exist.
+    fn not_found() -> fastcopy::Error {
+        fastcopy::copy("/nonexistent/fastcopy-cli-test", "/nonexistent/b").unwrap_err()
+    }
+
+    #[test]
+    fn sizes() {
+        let cases = [
+            (0, "0 B"),
+            (1, "1 B"),
+            (512, "512 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (1536, "1.5 KiB"),
+            (1024 * 1024 - 1, "1.0 MiB"),
+            (3 << 19, "1.5 MiB"),
+            (1 << 30, "1.0 GiB"),
+            (10 << 30, "10.0 GiB"),
+            ((1 << 40) + (1 << 39), "1.5 TiB"),
+            (1 << 50, "1.0 PiB"),
+            (u64::MAX, "16.0 EiB"),
+        ];
+        for (bytes, text) in cases {
+            assert_eq!(format_size(bytes), text, "{bytes}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        let cases = [
+            (Duration::ZERO, "0.0 µs"),
+            (Duration::from_nanos(49), "0.0 µs"),
+            (Duration::from_nanos(300), "0.3 µs"),
+            (Duration::from_nanos(999_949), "999.9 µs"),
+            (Duration::from_nanos(999_950), "1.0 ms"),
+            (Duration::from_micros(300), "300.0 µs"),
+            (Duration::from_micros(12_500), "12.5 ms"),
+            (Duration::from_micros(999_949), "999.9 ms"),
+            (Duration::from_micros(999_950), "1.0 s"),
+            (Duration::from_millis(1_200), "1.2 s"),
+            (Duration::from_secs(3_600), "3600.0 s"),
+            (Duration::MAX, "18446744073709551616.0 s"),
+        ];
+        for (d, text) in cases {
+            assert_eq!(format_duration(d), text, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn verbose_line_without_and_with_fallbacks() {
+        let r = report(1 << 30, Method::Reflink, vec![], Duration::from_micros(300));
+        assert_eq!(
+            verbose_line(Path::new("a"), &r),
+            "a -> dir/b (reflink, 1.0 GiB, 300.0 µs)"
+        );
+        let r = report(
+            4096,
+            Method::ReadWrite,
+            vec![exdev()],
+            Duration::from_micros(100),
+        );
+        let line = verbose_line(Path::new("a"), &r);
+        let want = format!(
+            "a -> dir/b (read_write, 4.0 KiB, 100.0 µs, after copy_file_range: {})",
+            io::Error::from_raw_os_error(18)
+        );
+        assert_eq!(line, want);
+    }
+
+    #[test]
+    fn error_and_warning_lines() {
+        let e = not_found();
+        let line = error_line(
+            Path::new("/nonexistent/fastcopy-cli-test"),
+            Path::new("b"),
+            &e,
+        );
+        assert!(
+            line.starts_with(
+                "fastcopy: cannot copy '/nonexistent/fastcopy-cli-test' to 'b': \
+                 cannot open source '/nonexistent/fastcopy-cli-test': "
+            ),
+            "{line}"
+        );
+        let w = warning_line(Path::new("x"), &Warning::SetidDropped);
+        assert!(w.starts_with("fastcopy: warning: 'x': set-user-ID"), "{w}");
+    }
+
+    #[test]
+    fn operation_names_are_snake_case() {
+        assert_eq!(operation_name(Operation::OpenSource), "open_source");
+        assert_eq!(operation_name(Operation::SameFile), "same_file");
+        assert_eq!(operation_name(Operation::Clone), "clone");
+        assert_eq!(
+            operation_name(Operation::CreateTemporary),
+            "create_temporary"
+        );
+    }
+
+    const KEYS: [&str; 11] = [
+        "source",
+        "destination",
+        "ok",
+        "bytes",
+        "method",
+        "fallbacks",
+        "elapsed_ns",
+        "warnings",
+        "error",
+        "error_kind",
+        "operation",
+    ];
+
+    #[test]
+    fn json_records_share_one_schema() {
+        let mut r = report(
+            4096,
+            Method::ReadWrite,
+            vec![exdev()],
+            Duration::from_nanos(1234),
+        );
+        r.warnings.push(Warning::SetidDropped);
+        let ok = json_success(Path::new("a"), &r);
+        let bad = json_failure(Path::new("a"), Path::new("b"), &not_found());
+        for v in [&ok, &bad] {
+            let obj = v.as_object().unwrap();
+            let mut keys: Vec<_> = obj.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            let mut want = KEYS.to_vec();
+            want.sort_unstable();
+            assert_eq!(keys, want);
+        }
+
+        assert_eq!(ok["source"], "a");
+        assert_eq!(ok["destination"], "dir/b");
+        assert_eq!(ok["ok"], true);
+        assert_eq!(ok["bytes"], 4096);
+        assert_eq!(ok["method"], "read_write");
+        assert_eq!(ok["fallbacks"][0]["method"], "copy_file_range");
+        assert!(
+            ok["fallbacks"][0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("os error 18")
+        );
+        assert_eq!(ok["elapsed_ns"], 1234);
+        assert!(
+            ok["warnings"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("set-user-ID")
+        );
+        assert!(ok["error"].is_null() && ok["error_kind"].is_null() && ok["operation"].is_null());
+
+        assert_eq!(bad["ok"], false);
+        assert_eq!(bad["destination"], "b");
+        assert!(bad["bytes"].is_null() && bad["method"].is_null() && bad["elapsed_ns"].is_null());
+        assert_eq!(bad["fallbacks"], json!([]));
+        assert_eq!(bad["warnings"], json!([]));
+        assert_eq!(bad["error_kind"], "NotFound");
+        assert_eq!(bad["operation"], "open_source");
+        assert!(
+            bad["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("cannot open source '")
+        );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn json_lossy_paths() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let src = Path::new(OsStr::from_bytes(b"a\xffb"));
+        let r = report(0, Method::Reflink, vec![], Duration::ZERO);
+        assert_eq!(json_success(src, &r)["source"], "a\u{fffd}b");
+    }
+
+    fn sample_metrics() -> Metrics {
+        let mut m = Metrics::new();
+        m.record(&report(
+            0,
+            Method::Reflink,
+            vec![],
+            Duration::from_micros(100),
+        ));
+        m.record(&report(
+            3 << 19,
+            Method::Reflink,
+            vec![],
+            Duration::from_micros(200),
+        ));
+        m.record(&report(
+            4096,
+            Method::ReadWrite,
+            vec![exdev()],
+            Duration::from_micros(300),
+        ));
+        m.record_failure();
+        m
+    }
+
+    #[test]
+    fn stats_json() {
+        let v = json_stats(&sample_metrics());
+        let s = &v["stats"];
+        assert_eq!(s["files"], 3);
+        assert_eq!(s["failures"], 1);
+        assert_eq!(s["bytes"], (3 << 19) + 4096);
+        assert_eq!(s["fallbacks"], 1);
+        assert_eq!(s["files_with_fallback"], 1);
+        assert!((s["fallback_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(s["total_elapsed_ns"], 600_000);
+        assert_eq!(s["mean_elapsed_ns"], 200_000);
+        assert_eq!(
+            s["methods"]["reflink"],
+            json!({"files": 2, "bytes": 3 << 19, "elapsed_ns": 300_000})
+        );
+        assert_eq!(s["methods"]["read_write"]["files"], 1);
+        assert_eq!(s["methods"]["copy_file_range"]["files"], 0);
+        assert_eq!(s["methods"]["direct_io"]["files"], 0);
+        assert_eq!(s["methods"].as_object().unwrap().len(), Method::ALL.len());
+        let h = s["size_histogram"].as_array().unwrap();
+        assert_eq!(h.len(), fastcopy::SIZE_BUCKET_LIMITS.len() + 1);
+        assert_eq!(h[0], json!({"min": 0, "max": 0, "files": 1}));
+        assert_eq!(h[1], json!({"min": 1, "max": 4096, "files": 1}));
+        assert!(h.last().unwrap()["max"].is_null());
+        assert_eq!(
+            h.iter().map(|b| b["files"].as_u64().unwrap()).sum::<u64>(),
+            3
+        );
+    }
+
+    #[test]
+    fn stats_table_shows_what_happened() {
+        let t = stats_table(&sample_metrics());
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "files:          3");
+        assert_eq!(lines[1], "failures:       1");
+        assert_eq!(lines[2], "bytes:          1.5 MiB (1576960 B)");
+        assert!(
+            t.contains("\nreflink               2     1.5 MiB   300.0 µs\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("\nread_write            1     4.0 KiB   300.0 µs\n"),
+            "{t}"
+        );
+        assert!(!t.contains("copy_file_range  "), "{t}");
+        assert!(
+            t.contains("fallback rate:  33.3% (1 of 3 files, 1 fallbacks)"),
+            "{t}"
+        );
+        assert!(t.contains("total time:     600.0 µs"), "{t}");
+        assert!(t.contains("mean time:      200.0 µs"), "{t}");
+        assert!(t.contains("\n0 B                          1\n"), "{t}");
+        assert!(t.contains("\n1 B .. 4.0 KiB               1\n"), "{t}");
+        assert!(t.contains("\n1.0 MiB .. 16.0 MiB          1\n"), "{t}");
+        assert!(!t.contains("> 1.0 GiB"), "{t}");
+    }
+
+    #[test]
+    fn empty_stats_table() {
+        let t = stats_table(&Metrics::new());
+        assert!(t.contains("files:          0"));
+        assert!(!t.contains("method"));
+        assert!(!t.contains("size"));
+    }
+}

@@ -1,0 +1,96 @@
+//! The copy loop: one library call per source, output as asked.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use fastcopy::Metrics;
+
+use crate::cli::Cli;
+use crate::output;
+use crate::progress::FileProgress;
+
+/// Copies every source as `cli` asks, printing as it goes, and adds the
+/// number of failed copies to `failures`. Fails only when writing to
+/// `out` fails; then it stops at once (a reader that went away, as with
+/// `| head`, needs no more output and no more copies).
+pub fn run(cli: &Cli, out: &mut dyn Write, failures: &mut u64) -> io::Result<()> {
+    if let Some(dir) = cli.target_directory() {
+        let problem = match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => None,
+            Ok(_) => Some(format!("target '{}' is not a directory", dir.display())),
+            Err(e) => Some(format!(
+                "cannot use target directory '{}': {e}",
+                dir.display()
+            )),
+        };
+        if let Some(problem) = problem {
+            // Like cp: nothing is copied, and that is a failure, not a usage error.
+            *failures += cli.sources.len() as u64;
+            to_stderr(&format!("fastcopy: {problem}"));
+            return Ok(());
+        }
+    }
+
+    let options = cli.copy_options();
+    let bars = !cli.json && !cli.no_progress && io::stderr().is_terminal();
+    let mut metrics = Metrics::new();
+    for source in &cli.sources {
+        let bar = bars.then(|| Arc::new(FileProgress::new(label(source))));
+        let result = match &bar {
+            Some(bar) => {
+                let opts = options.clone().progress(bar.clone());
+                let result = fastcopy::copy_with(source, &cli.dest, &opts);
+                bar.finish();
+                result
+            }
+            None => fastcopy::copy_with(source, &cli.dest, &options),
+        };
+        match result {
+            Ok(report) => {
+                metrics.record(&report);
+                for w in &report.warnings {
+                    to_stderr(&output::warning_line(&report.destination, w));
+                }
+                if cli.json {
+                    writeln!(out, "{}", output::json_success(source, &report))?;
+                } else if cli.verbose {
+                    writeln!(out, "{}", output::verbose_line(source, &report))?;
+                }
+            }
+            Err(e) => {
+                metrics.record_failure();
+                *failures += 1;
+                to_stderr(&output::error_line(source, &cli.dest, &e));
+                if cli.json {
+                    writeln!(out, "{}", output::json_failure(source, &cli.dest, &e))?;
+                }
+            }
+        }
+    }
+
+    if cli.stats {
+        if cli.json {
+            writeln!(out, "{}", output::json_stats(&metrics))?;
+        } else {
+            to_stderr(output::stats_table(&metrics).trim_end());
+        }
+    }
+    out.flush()
+}
+
+/// The progress bar's label: the source's file name.
+fn label(source: &Path) -> String {
+    source
+        .file_name()
+        .unwrap_or(source.as_os_str())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Writes a line to stderr. A stderr that cannot be written to is no
+/// reason to stop copying (and `eprintln!` would panic).
+fn to_stderr(line: &str) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}

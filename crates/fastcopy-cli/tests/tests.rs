@@ -1,0 +1,13 @@
+//! Integration tests of the `fastcopy` binary. One test binary (see
+//! `autotests = false` in Cargo.toml); each area is a module.
+#![cfg(unix)]
+
+mod util;
+
+mod copy;
+mod errors;
+mod output;
+mod progress;
+
+#[cfg(target_os = "linux")]
+mod filesystems;

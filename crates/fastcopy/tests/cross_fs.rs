@@ -1,0 +1,71 @@
+//! Source and destination on different filesystems: no clone is possible
+//! (EXDEV), the copy falls back and still succeeds.
+
+use fastcopy::{CopyOptions, Method, Operation, Reflink};
+
+use crate::common::*;
+
+fn across(from: Fs, to: Fs, test: &str) {
+    let (Some(a), Some(b)) = (testfs::dir(from, test), testfs::dir(to, test)) else {
+        return;
+    };
+    let data = testfs::pattern(2 * MIB as usize + 3, 21);
+    let src = a.path().join("src");
+    write(&src, &data);
+
+    let dst = b.path().join("dst");
+    let r = fastcopy::copy(&src, &dst).unwrap();
+    assert_file_is(&dst, &data);
+    assert_eq!(r.bytes, data.len() as u64);
+    assert!(
+        matches!(r.method, Method::CopyFileRange | Method::ReadWrite),
+        "{from}->{to}: {r:?}"
+    );
+    let first = r.fallbacks.first().expect("a clone was tried first");
+    assert_eq!(first.method, Method::Reflink, "{r:?}");
+    assert_eq!(first.error.raw_os_error(), Some(EXDEV), "{r:?}");
+    if r.method == Method::ReadWrite {
+        // copy_file_range was tried and refused across filesystems too.
+        assert_eq!(r.fallbacks.len(), 2, "{r:?}");
+        assert_eq!(r.fallbacks[1].method, Method::CopyFileRange, "{r:?}");
+        assert_eq!(r.fallbacks[1].error.raw_os_error(), Some(EXDEV), "{r:?}");
+    }
+    if has_fiemap(to) {
+        assert_eq!(testfs::extent_sharing(&dst).unwrap().shared, 0);
+    }
+
+    // Never: a copy as well.
+    let never = b.path().join("never");
+    fastcopy::copy_with(&src, &never, &CopyOptions::new().reflink(Reflink::Never)).unwrap();
+    assert_file_is(&never, &data);
+
+    // Always: impossible here, fails with EXDEV and leaves nothing.
+    let always = b.path().join("always");
+    let err = fastcopy::copy_with(&src, &always, &CopyOptions::new().reflink(Reflink::Always))
+        .unwrap_err();
+    assert_eq!(err.operation(), Operation::Clone, "{err}");
+    assert_eq!(err.raw_os_error(), Some(EXDEV), "{err}");
+    assert_names(b.path(), &["dst", "never"]);
+    assert_names(a.path(), &["src"]);
+}
+
+#[test]
+fn ext4_to_btrfs() {
+    across(Fs::Ext4, Fs::Btrfs, "ext4_to_btrfs");
+}
+
+#[test]
+fn tmpfs_to_xfs() {
+    across(Fs::Tmpfs, Fs::Xfs, "tmpfs_to_xfs");
+}
+
+/// Both can clone, but not into each other.
+#[test]
+fn btrfs_to_xfs() {
+    across(Fs::Btrfs, Fs::Xfs, "btrfs_to_xfs");
+}
+
+#[test]
+fn xfs_to_ext4() {
+    across(Fs::Xfs, Fs::Ext4, "xfs_to_ext4");
+}

@@ -1,0 +1,148 @@
+//! Progress reports, and what the directory holds while a copy runs: a
+//! temporary file no wider than the source, never a partial destination.
+
+use std::os::unix::fs::MetadataExt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use fastcopy::{CopyOptions, DirectIo, Method, Progress, Reflink};
+
+use crate::common::*;
+
+/// A check run at every advance of the progress callback.
+type Check = Box<dyn FnMut() -> Result<(), String> + Send>;
+
+#[derive(Default)]
+struct Recorder {
+    starts: Mutex<Vec<u64>>,
+    advances: Mutex<Vec<(u64, u64)>>,
+    /// Checks run at every advance, with the error of the first failure.
+    check: Mutex<Option<Check>>,
+    failure: Mutex<Option<String>>,
+}
+
+impl Progress for Recorder {
+    fn start(&self, total: u64) {
+        self.starts.lock().unwrap().push(total);
+    }
+    fn advance(&self, done: u64, total: u64) {
+        self.advances.lock().unwrap().push((done, total));
+        if let Some(check) = self.check.lock().unwrap().as_mut()
+            && let Err(e) = check()
+        {
+            self.failure.lock().unwrap().get_or_insert(e);
+        }
+    }
+}
+
+fn data_paths(fs: Fs) -> Vec<(CopyOptions, Method)> {
+    let never = if clones(fs) {
+        Method::ReadWrite
+    } else {
+        Method::CopyFileRange
+    };
+    vec![
+        (CopyOptions::new().reflink(Reflink::Never), never),
+        (
+            CopyOptions::new()
+                .reflink(Reflink::Never)
+                .direct_io(DirectIo::Always),
+            Method::DirectIo,
+        ),
+    ]
+}
+
+/// start(size) once; advance with growing `done` up to the size, `total`
+/// the size; meanwhile one temporary file, mode within the source's, and
+/// the destination still the old file.
+fn progress_and_temporary_file(fs: Fs, dir: &Path) {
+    let size = 40 * MIB + 5;
+    let data = testfs::pattern(size as usize, 91);
+    let src = dir.join("src");
+    write(&src, &data);
+    chmod(&src, 0o640);
+    let dst = dir.join("dst");
+    let old = b"old destination".to_vec();
+    for (opts, method) in data_paths(fs) {
+        write(&dst, &old);
+        let rec = Arc::new(Recorder::default());
+        let (d, dst2, old2) = (dir.to_path_buf(), dst.clone(), old.clone());
+        *rec.check.lock().unwrap() = Some(Box::new(move || {
+            let temps = temp_files(&d);
+            let [t] = &temps[..] else {
+                return Err(format!("temporary files during the copy: {temps:?}"));
+            };
+            if !t.starts_with(&format!(".dst{}", fastcopy::TEMP_MARKER)) {
+                return Err(format!("temporary file name {t}"));
+            }
+            let m = std::fs::metadata(d.join(t))
+                .map_err(|e| e.to_string())?
+                .mode()
+                & 0o7777;
+            if m & !0o640 != 0 {
+                return Err(format!(
+                    "temporary file mode {m:o} wider than the source's 640"
+                ));
+            }
+            if std::fs::read(&dst2).map_err(|e| e.to_string())? != old2 {
+                return Err("destination changed before the copy was complete".into());
+            }
+            Ok(())
+        }));
+        let r = fastcopy::copy_with(&src, &dst, &opts.progress(rec.clone())).unwrap();
+        let what = format!("{fs} {method}");
+        assert_eq!(r.method, method, "{what}");
+        assert_eq!(*rec.failure.lock().unwrap(), None, "{what}");
+        assert_eq!(*rec.starts.lock().unwrap(), [size], "{what}");
+        let adv = rec.advances.lock().unwrap().clone();
+        assert!(adv.len() >= 3, "{what}: {adv:?}");
+        assert!(
+            adv.windows(2).all(|w| w[0].0 < w[1].0),
+            "{what}: not increasing: {adv:?}"
+        );
+        assert!(adv.iter().all(|&(_, t)| t == size), "{what}: {adv:?}");
+        assert_eq!(adv.last().unwrap().0, size, "{what}: {adv:?}");
+        if method == Method::CopyFileRange {
+            // Small enough steps for a moving bar.
+            assert_eq!(adv.len(), 3, "{what}: {adv:?}");
+        }
+        assert_file_is(&dst, &data);
+        assert_eq!(mode(&dst), 0o640);
+    }
+    assert_names(dir, &["dst", "src"]);
+}
+
+struct Panicker;
+
+impl Progress for Panicker {
+    fn advance(&self, _done: u64, _total: u64) {
+        panic!("progress callback panics");
+    }
+}
+
+/// A panic in the callback unwinds through the copy: the temporary file is
+/// removed, the destination untouched.
+fn panic_in_progress_leaves_nothing(fs: Fs, dir: &Path) {
+    let src = dir.join("src");
+    write(&src, &testfs::pattern(3 * MIB as usize, 92));
+    for (opts, method) in data_paths(fs) {
+        let dst: PathBuf = dir.join("new");
+        let opts = opts.progress(Arc::new(Panicker));
+        let res = catch_unwind(AssertUnwindSafe(|| fastcopy::copy_with(&src, &dst, &opts)));
+        assert!(res.is_err(), "{fs} {method}: the callback did not run");
+        assert_names(dir, &["src"]);
+        let old = dir.join("old");
+        write(&old, b"keep me");
+        let res = catch_unwind(AssertUnwindSafe(|| fastcopy::copy_with(&src, &old, &opts)));
+        assert!(res.is_err());
+        assert_file_is(&old, b"keep me");
+        std::fs::remove_file(&old).unwrap();
+        assert_names(dir, &["src"]);
+    }
+}
+
+per_fs!(
+    progress_and_temporary_file,
+    panic_in_progress_leaves_nothing
+);

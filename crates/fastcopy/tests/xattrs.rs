@@ -1,0 +1,48 @@
+//! Extended attributes: copied when asked, not otherwise.
+
+use std::path::Path;
+
+use fastcopy::CopyOptions;
+
+use crate::common::*;
+
+fn get(path: &Path, name: &str) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; 4096];
+    match rustix::fs::getxattr(path, name, &mut buf[..]) {
+        Ok(n) => {
+            buf.truncate(n);
+            Some(buf)
+        }
+        Err(rustix::io::Errno::NODATA) => None,
+        Err(e) => panic!("getxattr {} {name}: {e}", path.display()),
+    }
+}
+
+fn xattrs_copied_when_asked(fs: Fs, dir: &Path) {
+    let src = dir.join("src");
+    write(&src, &testfs::pattern(200_000, 101));
+    let flags = rustix::fs::XattrFlags::empty();
+    if let Err(e) = rustix::fs::setxattr(&src, "user.fastcopy.test", b"value\0with nul", flags) {
+        eprintln!("SKIPPED xattrs_copied_when_asked on {fs}: no user xattrs: {e}");
+        return;
+    }
+    rustix::fs::setxattr(&src, "user.empty", b"", flags).unwrap();
+    let with = dir.join("with");
+    let r = fastcopy::copy_with(&src, &with, &CopyOptions::new().preserve_xattrs(true)).unwrap();
+    assert!(r.warnings.is_empty(), "{fs}: {:?}", r.warnings);
+    assert_eq!(
+        get(&with, "user.fastcopy.test").as_deref(),
+        Some(&b"value\0with nul"[..])
+    );
+    assert_eq!(get(&with, "user.empty").as_deref(), Some(&b""[..]));
+    let without = dir.join("without");
+    fastcopy::copy(&src, &without).unwrap();
+    assert_eq!(
+        get(&without, "user.fastcopy.test"),
+        None,
+        "{fs}: copied without being asked"
+    );
+    assert_same_content(&src, &with);
+}
+
+per_fs!(xattrs_copied_when_asked);
