@@ -190,13 +190,25 @@ fn stat_destination(dest: &Path, opts: &CopyOptions) -> Result<Option<Metadata>>
     match fs::metadata(dest) {
         Ok(m) => Ok(Some(m)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if fs::symlink_metadata(dest).is_ok() {
-                return Err(Error::other(
-                    Operation::StatDestination,
-                    dest,
-                    io::ErrorKind::NotFound,
-                    "not writing through a dangling symlink",
-                ));
+            match fs::symlink_metadata(dest) {
+                // A symlink whose target is missing: do not create the
+                // target through it. Look once more, in case the target
+                // appeared since.
+                Ok(link) if link.file_type().is_symlink() => {
+                    return match fs::metadata(dest) {
+                        Ok(m) => Ok(Some(m)),
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::other(
+                            Operation::StatDestination,
+                            dest,
+                            io::ErrorKind::NotFound,
+                            "not writing through a dangling symlink",
+                        )),
+                        Err(e) => Err(Error::new(Operation::StatDestination, dest, e)),
+                    };
+                }
+                // Another writer created it between the two looks.
+                Ok(m) => return Ok(Some(m)),
+                Err(_) => {}
             }
             if opts.create_parents
                 && let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty())
