@@ -11,3 +11,5 @@ mod progress;
 
 #[cfg(target_os = "linux")]
 mod filesystems;
+#[cfg(target_os = "linux")]
+mod tools;

@@ -54,10 +54,13 @@
 
 mod copy;
 mod error;
+#[cfg(target_os = "linux")]
+mod extents;
 pub mod fault;
 mod ladder;
 mod metrics;
 mod options;
+pub mod probe;
 mod progress;
 mod report;
 mod sys;
@@ -69,8 +72,11 @@ use std::path::Path;
 
 pub use copy::TEMP_MARKER;
 pub use error::{Error, Operation, Result};
+#[cfg(target_os = "linux")]
+pub use extents::{Sharing, extent_sharing};
 pub use metrics::{MethodStats, Metrics, SIZE_BUCKET_LIMITS, SizeBucket};
 pub use options::{CopyOptions, DirectIo, Overwrite, ParseModeError, Reflink};
+pub use probe::{Probe, Support, probe};
 pub use progress::{NoProgress, Progress};
 pub use report::{CopyReport, Fallback, Method, Warning};
 

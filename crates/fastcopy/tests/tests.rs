@@ -13,6 +13,7 @@ mod cross_fs;
 mod destinations;
 mod metadata;
 mod metrics;
+mod only_method;
 mod overwrite;
 mod progress;
 mod pseudo;
