@@ -20,6 +20,8 @@ export WINEDEBUG=-all
 
 WIN=x86_64-pc-windows-gnu
 MACS=(aarch64-apple-darwin x86_64-apple-darwin)
+# Linted too (clippy needs no MSVC linker); tests run for the GNU target.
+WIN_MSVC=x86_64-pc-windows-msvc
 
 step "system packages (wine, mingw-w64)"
 missing=()
@@ -34,10 +36,10 @@ wine --version
 x86_64-w64-mingw32-gcc --version | head -1
 
 step "rust targets"
-rustup target add "$WIN" "${MACS[@]}" 2>&1 | grep -v 'is up to date' || true
+rustup target add "$WIN" "$WIN_MSVC" "${MACS[@]}" 2>&1 | grep -v 'is up to date' || true
 rustup component add clippy >/dev/null 2>&1 || true
 
-for target in "$WIN" "${MACS[@]}"; do
+for target in "$WIN" "$WIN_MSVC" "${MACS[@]}"; do
   step "cargo clippy ($target)"
   # testfs is Linux-only (loop mounts); everything else must lint clean.
   cargo clippy --workspace --exclude testfs --all-targets --locked --target "$target" -- -D warnings
