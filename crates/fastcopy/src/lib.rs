@@ -72,6 +72,11 @@ use std::path::Path;
 
 pub use copy::TEMP_MARKER;
 pub use error::{Error, Operation, Result};
+/// Files at least this large are copied with `splice` through a pipe
+/// where `copy_file_range` is excluded or refused (Linux); smaller ones
+/// with the read/write loop.
+#[cfg(target_os = "linux")]
+pub const SPLICE_MIN_SIZE: u64 = sys::SPLICE_MIN_SIZE;
 #[cfg(target_os = "linux")]
 pub use extents::{Sharing, extent_sharing};
 pub use metrics::{MethodStats, Metrics, SIZE_BUCKET_LIMITS, SizeBucket};

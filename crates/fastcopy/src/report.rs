@@ -19,6 +19,10 @@ pub enum Method {
     ReadWrite,
     /// A read/write loop that bypasses the page cache (`O_DIRECT`).
     DirectIo,
+    /// `splice` from the source into a pipe and from the pipe into the
+    /// destination (Linux): a real copy of the data, made in the kernel
+    /// without a user-space buffer. Never shares blocks.
+    Splice,
     /// A copy-on-write clone of the whole file with `fclonefileat` (macOS,
     /// APFS): no data is copied.
     Clonefile,
@@ -35,11 +39,12 @@ pub enum Method {
 
 impl Method {
     /// Every method, in a stable order (for tables and metrics).
-    pub const ALL: [Method; 8] = [
+    pub const ALL: [Method; 9] = [
         Method::Reflink,
         Method::CopyFileRange,
         Method::ReadWrite,
         Method::DirectIo,
+        Method::Splice,
         Method::Clonefile,
         Method::Fcopyfile,
         Method::CopyFileEx,
@@ -54,6 +59,7 @@ impl Method {
             Method::Reflink,
             Method::CopyFileRange,
             Method::DirectIo,
+            Method::Splice,
             Method::ReadWrite,
         ];
         #[cfg(any(target_os = "macos", target_os = "ios"))]
@@ -71,6 +77,7 @@ impl Method {
             Method::CopyFileRange => "copy_file_range",
             Method::ReadWrite => "read_write",
             Method::DirectIo => "direct_io",
+            Method::Splice => "splice",
             Method::Clonefile => "clonefile",
             Method::Fcopyfile => "fcopyfile",
             Method::CopyFileEx => "copy_file_ex",
