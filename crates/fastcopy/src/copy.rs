@@ -24,7 +24,7 @@ pub(crate) fn copy_file(from: &Path, to: &Path, opts: &CopyOptions) -> Result<Co
     let mut fallbacks = Vec::new();
 
     let (src, src_meta) = open_source(from)?;
-    let dest = resolve_destination(from, to, &src_meta, opts)?;
+    let dest = resolve_destination(from, to, &src, &src_meta, opts)?;
 
     let mode = sys::initial_mode(&src_meta);
     let mut tmp = TempFile::create(&dest, mode)?;
@@ -134,6 +134,7 @@ fn not_regular(path: &Path, meta: &Metadata, what: &str) -> Error {
 fn resolve_destination(
     from: &Path,
     to: &Path,
+    src: &File,
     src_meta: &Metadata,
     opts: &CopyOptions,
 ) -> Result<PathBuf> {
@@ -154,7 +155,7 @@ fn resolve_destination(
     let Some(meta) = meta else {
         return Ok(dest);
     };
-    if sys::same_file(src_meta, &meta) {
+    if sys::same_file(src, src_meta, &dest, &meta) {
         return Err(Error::other(
             Operation::SameFile,
             &dest,

@@ -37,8 +37,15 @@ pub(crate) fn special_kind(meta: &Metadata) -> Option<&'static str> {
     })
 }
 
-/// Same device and inode: the same file, whatever the paths.
-pub(crate) fn same_file(a: &Metadata, b: &Metadata) -> bool {
+/// Same device and inode: the same file, whatever the paths. (The open
+/// source and the destination's path are for platforms whose metadata
+/// lacks a file identity.)
+pub(crate) fn same_file(
+    _src: &std::fs::File,
+    a: &Metadata,
+    _dest: &std::path::Path,
+    b: &Metadata,
+) -> bool {
     a.dev() == b.dev() && a.ino() == b.ino()
 }
 

@@ -137,16 +137,25 @@ pub(crate) fn special_kind(meta: &Metadata) -> Option<&'static str> {
     meta.is_dir().then_some("is a directory")
 }
 
-/// Whether two metadata describe one file.
+/// Whether the open source and the file at `dest` are one file: the same
+/// volume serial number and file id ([`FileId`]), whatever the paths (the
+/// same path, a hard link, a symbolic link).
 ///
-/// The reliable answer is the volume serial number and file id
-/// ([`FileId`], used by the copy methods to check the files `CopyFileExW`
-/// opened); std's `Metadata` does not expose them on stable Rust. This
-/// compares what it does expose, to the 100 ns: size, attributes, and the
-/// creation, write and access times. Two names of one file (the same path,
-/// a hard link, a symbolic link) agree on all of them; distinct files agree
-/// only if a tool copied all three times and the attributes exactly.
-pub(crate) fn same_file(a: &Metadata, b: &Metadata) -> bool {
+/// `dest` is opened without any access right (metadata only, following
+/// links, directories too), fully shared. Only where it cannot be opened at
+/// all does this fall back to comparing the metadata std exposes, to the
+/// 100 ns: size, attributes, and the creation, write and access times.
+pub(crate) fn same_file(src: &File, a: &Metadata, dest: &Path, b: &Metadata) -> bool {
+    let dest_file = OpenOptions::new()
+        .access_mode(0)
+        .share_mode(SHARE_ALL)
+        .custom_flags(fs::FILE_FLAG_BACKUP_SEMANTICS)
+        .open(dest);
+    if let Ok(dest_file) = dest_file
+        && let (Ok(x), Ok(y)) = (FileId::of(handle(src)), FileId::of(handle(&dest_file)))
+    {
+        return x == y;
+    }
     a.file_size() == b.file_size()
         && a.file_attributes() == b.file_attributes()
         && a.creation_time() == b.creation_time()

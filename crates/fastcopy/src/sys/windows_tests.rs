@@ -210,6 +210,20 @@ fn refuses_a_hard_link_to_the_source() {
     assert_eq!(fs::read(&link).unwrap(), b"keep me");
 }
 
+/// A copy that kept the times has the source's size, attributes and times:
+/// only the file id tells it apart, and copying onto it again must work.
+#[test]
+fn a_copy_that_kept_the_times_is_not_the_source() {
+    let d = dir();
+    let (src, dst) = (d.path().join("src"), d.path().join("dst"));
+    fs::write(&src, b"twice").unwrap();
+    crate::copy(&src, &dst).unwrap();
+    let r = crate::copy(&src, &dst).unwrap_or_else(|e| panic!("second copy: {e}"));
+    assert_eq!(r.bytes, 5);
+    assert_eq!(fs::read(&dst).unwrap(), b"twice");
+    assert_eq!(fs::read(&src).unwrap(), b"twice");
+}
+
 #[test]
 fn file_ids_tell_links_from_copies() {
     let d = dir();
