@@ -148,7 +148,8 @@ func TestCopyFileSameFileLeavesSourceIntact(t *testing.T) {
 	if err := os.Link(src, hard); err != nil {
 		t.Fatal(err)
 	}
-	targets := []string{src, hard, filepath.Join(dir, ".", "src")}
+	sep := string(filepath.Separator)
+	targets := []string{src, hard, dir + sep + "." + sep + "src"}
 	want := []string{"hard", "src"}
 	if runtime.GOOS != "windows" {
 		sym := filepath.Join(dir, "sym")
