@@ -19,8 +19,9 @@
 // ErrNotSupported, ErrNotRegular and ErrNoSpace.
 //
 // The package links the static library built by
-// `cargo build --release -p fastcopy-ffi`; see notes/go.md in the fastcopy
-// repository for the build steps.
+// `cargo build --release -p fastcopy-ffi` in the fastcopy repository, found
+// in its target/release directory or in a directory named by
+// CGO_LDFLAGS="-L<dir>"; cgo must be enabled.
 package fastcopy
 
 /*
