@@ -27,7 +27,7 @@ package fastcopy
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../../crates/fastcopy-ffi/include
 #cgo linux LDFLAGS: -L${SRCDIR}/../../../target/release -l:libfastcopy_ffi.a -lgcc_s -lutil -lrt -lpthread -lm -ldl
-#cgo windows LDFLAGS: -L${SRCDIR}/../../../target/release -l:libfastcopy_ffi.a -lws2_32 -luserenv -lntdll -lbcrypt -lkernel32
+#cgo windows LDFLAGS: -L${SRCDIR}/../../../target/release -l:libfastcopy_ffi.a -lkernel32 -lntdll -luserenv -lws2_32 -ldbghelp
 #cgo darwin LDFLAGS: -L${SRCDIR}/../../../target/release -lfastcopy_ffi -framework CoreFoundation
 #include <stdlib.h>
 #include "fastcopy.h"
