@@ -129,7 +129,7 @@ func cbool(b bool) C.uint8_t {
 // Report says how a successful copy was made.
 type Report struct {
 	// Method that copied the data: "reflink" (a clone, Linux),
-	// "copy_file_range", "read_write", "direct_io", "clonefile" and
+	// "copy_file_range", "splice", "read_write", "direct_io", "clonefile" and
 	// "fcopyfile" (macOS), "copy_file_ex" and "block_clone" (Windows).
 	Method string
 	// Cloned is true when the target shares its data blocks with the
