@@ -174,19 +174,30 @@ struct Row {
     cache: &'static str,
     method: String,
     times: Vec<Duration>,
+    /// CPU time (user + system) of this process per run: the work of the
+    /// copy itself, much less disturbed by other load than the wall time.
+    cpu: Vec<Duration>,
     shares_blocks: Option<bool>,
 }
 
 impl Row {
     fn median(&self) -> Duration {
-        let mut t = self.times.clone();
-        t.sort();
-        let n = t.len();
-        if n % 2 == 1 {
-            t[n / 2]
-        } else {
-            (t[n / 2 - 1] + t[n / 2]) / 2
-        }
+        median_of(&self.times)
+    }
+
+    fn cpu_median(&self) -> Option<Duration> {
+        (!self.cpu.is_empty()).then(|| median_of(&self.cpu))
+    }
+}
+
+fn median_of(times: &[Duration]) -> Duration {
+    let mut t = times.to_vec();
+    t.sort();
+    let n = t.len();
+    if n % 2 == 1 {
+        t[n / 2]
+    } else {
+        (t[n / 2 - 1] + t[n / 2]) / 2
     }
 }
 
@@ -277,6 +288,7 @@ fn run(cli: &BenchCli) -> io::Result<i32> {
                     cache,
                     method: c.name.clone(),
                     times: Vec::new(),
+                    cpu: Vec::new(),
                     shares_blocks: None,
                 })
                 .collect();
@@ -303,12 +315,17 @@ fn run(cli: &BenchCli) -> io::Result<i32> {
                     } else if run == 0 {
                         read_all(&src)?;
                     }
+                    let cpu0 = process_cpu_time();
                     let t0 = Instant::now();
                     c.run(&src, &dst)
                         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", c.name)))?;
                     let elapsed = t0.elapsed();
+                    let cpu = process_cpu_time()
+                        .zip(cpu0)
+                        .map(|(b, a)| b.saturating_sub(a));
                     if run > 0 {
                         row.times.push(elapsed);
+                        row.cpu.extend(cpu);
                     } else {
                         row.shares_blocks = shares_blocks(&dst);
                     }
@@ -350,6 +367,19 @@ fn run(cli: &BenchCli) -> io::Result<i32> {
         })?;
     }
     Ok(0)
+}
+
+/// CPU time used by this process so far, where the platform tells.
+fn process_cpu_time() -> Option<Duration> {
+    #[cfg(unix)]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+        Some(Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// Writes every dirty page out (Unix `sync`); nothing elsewhere.
@@ -406,6 +436,12 @@ fn ratio(row: &Row, base: Option<&Row>) -> Option<f64> {
     (base > 0.0).then(|| row.median().as_secs_f64() / base)
 }
 
+fn cpu_ratio(row: &Row, base: Option<&Row>) -> Option<f64> {
+    let base = base?.cpu_median()?.as_secs_f64();
+    let mine = row.cpu_median()?.as_secs_f64();
+    (base > 0.0).then(|| mine / base)
+}
+
 fn to_text(
     cli: &BenchCli,
     probe: &fastcopy::Probe,
@@ -419,15 +455,24 @@ fn to_text(
         cli.runs
     );
     s += &format!(
-        "{:>8}  {:5}  {:28} {:>10}  {:>21}  {:>9}  {:>9}  {}\n",
-        "size", "cache", "method", "median", "min-max", "vs 32K", "vs std", "shared"
+        "{:>8}  {:5}  {:28} {:>10}  {:>21}  {:>9}  {:>9}  {:>10}  {:>9}  {}\n",
+        "size",
+        "cache",
+        "method",
+        "median",
+        "min-max",
+        "vs 32K",
+        "vs std",
+        "cpu",
+        "cpu/32K",
+        "shared"
     );
     for r in rows {
         let min = r.times.iter().min().copied().unwrap_or_default();
         let max = r.times.iter().max().copied().unwrap_or_default();
         let fmt_ratio = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.2}x"));
         s += &format!(
-            "{:>8}  {:5}  {:28} {:>10}  {:>21}  {:>9}  {:>9}  {}\n",
+            "{:>8}  {:5}  {:28} {:>10}  {:>21}  {:>9}  {:>9}  {:>10}  {:>9}  {}\n",
             format_size(r.size),
             r.cache,
             r.method,
@@ -435,6 +480,8 @@ fn to_text(
             format!("{}-{}", format_duration(min), format_duration(max)),
             fmt_ratio(ratio(r, baseline(rows, r, BASELINE_LOOP))),
             fmt_ratio(ratio(r, baseline(rows, r, BASELINE_STD))),
+            r.cpu_median().map_or("-".into(), format_duration),
+            fmt_ratio(cpu_ratio(r, baseline(rows, r, BASELINE_LOOP))),
             match r.shares_blocks {
                 Some(true) => "yes",
                 Some(false) => "no",
@@ -467,6 +514,8 @@ fn to_json(
                 "runs_ns": r.times.iter().map(|d| d.as_nanos() as u64).collect::<Vec<_>>(),
                 "ratio_to_read_write_32k": ratio(r, baseline(rows, r, BASELINE_LOOP)),
                 "ratio_to_std_fs_copy": ratio(r, baseline(rows, r, BASELINE_STD)),
+                "cpu_median_ns": r.cpu_median().map(|d| d.as_nanos() as u64),
+                "cpu_ratio_to_read_write_32k": cpu_ratio(r, baseline(rows, r, BASELINE_LOOP)),
                 "shares_blocks": r.shares_blocks,
             })
         })
@@ -578,6 +627,7 @@ mod tests {
             cache: "warm",
             method: "m".into(),
             times: ms.iter().map(|&m| Duration::from_millis(m)).collect(),
+            cpu: Vec::new(),
             shares_blocks: None,
         };
         assert_eq!(row(&[5, 1, 3]).median(), Duration::from_millis(3));

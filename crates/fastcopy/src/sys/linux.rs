@@ -130,7 +130,8 @@ pub(crate) fn plan(opts: &CopyOptions, src: &Metadata, dst: &File) -> Vec<Method
         // A kernel-side copy that never clones: where copy_file_range is
         // excluded (--reflink=never on Btrfs/XFS) or refused (between
         // filesystems), it beat the read/write loop (see the README).
-        if size >= SPLICE_MIN_SIZE {
+        // (Asked for alone, it runs at any size.)
+        if size >= SPLICE_MIN_SIZE || opts.only_method == Some(Method::Splice) {
             plan.push(Method::Splice);
         }
     }
