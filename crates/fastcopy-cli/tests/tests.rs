@@ -9,5 +9,6 @@ mod errors;
 mod output;
 mod progress;
 
+mod faults;
 #[cfg(target_os = "linux")]
 mod filesystems;

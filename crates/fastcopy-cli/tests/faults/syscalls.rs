@@ -1,0 +1,236 @@
+//! System calls failing where the kernel answers: each case runs the CLI
+//! under a seccomp filter and checks the outcome (a fallback to the next
+//! method with identical content, or a clean error with nothing left).
+
+use std::fs;
+use std::path::Path;
+
+use predicates::prelude::*;
+use testfs::Fs;
+
+use super::{MIB, assert_content, assert_only, record, under};
+
+fn source(dir: &Path, len: usize) -> Vec<u8> {
+    let data = testfs::pattern(len, 5);
+    fs::write(dir.join("src"), &data).unwrap();
+    data
+}
+
+/// `copy_file_range` refused (the errnos of "not supported here", and a
+/// first call copying nothing): the read/write loop copies, the JSON
+/// record names both refusals, the content is identical.
+#[test]
+fn copy_file_range_refusals_fall_back_to_read_write() {
+    let Some(d) = testfs::dir(Fs::Ext4, "cli_fault_cfr_refused") else {
+        return;
+    };
+    let data = source(d.path(), 3 * MIB + 17);
+    for (errno, text) in [
+        ("EPERM", "Operation not permitted"),
+        ("ENOSYS", "Function not implemented"),
+        ("EOPNOTSUPP", "Operation not supported"),
+        ("EINVAL", "Invalid argument"),
+        ("EXDEV", "cross-device"),
+        ("0", "copied nothing"),
+    ] {
+        let rule = format!("copy_file_range={errno}");
+        let out = under(&[&rule], &[])
+            .current_dir(d.path())
+            .args(["--json", "src", "dst"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{rule}: {out:?}");
+        let r = record(&out);
+        assert_eq!(r["method"], "read_write", "{rule}: {r}");
+        let fallbacks = r["fallbacks"].as_array().unwrap();
+        // ext4 cannot clone (a real EOPNOTSUPP), then the injected refusal.
+        assert_eq!(fallbacks.len(), 2, "{rule}: {r}");
+        assert_eq!(fallbacks[0]["method"], "reflink");
+        assert_eq!(fallbacks[1]["method"], "copy_file_range");
+        let error = fallbacks[1]["error"].as_str().unwrap();
+        assert!(error.contains(text), "{rule}: {error}");
+        assert_eq!(r["bytes"], data.len() as u64);
+        assert_content(&d.path().join("dst"), &data);
+        assert_only(d.path(), &["dst", "src"]);
+        fs::remove_file(d.path().join("dst")).unwrap();
+    }
+}
+
+/// `FICLONE` refused on filesystems that can clone: `copy_file_range`
+/// takes over, identical content.
+#[test]
+fn clone_refused_falls_back_on_btrfs_and_xfs() {
+    for fs_ in [Fs::Btrfs, Fs::Xfs] {
+        let Some(d) = testfs::dir(fs_, "cli_fault_clone_refused") else {
+            return;
+        };
+        let data = source(d.path(), 2 * MIB + 1);
+        for errno in ["EOPNOTSUPP", "EINVAL", "EXDEV"] {
+            let rule = format!("ioctl:FICLONE={errno}");
+            let out = under(&[&rule], &[])
+                .current_dir(d.path())
+                .args(["--json", "src", "dst"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{fs_} {rule}: {out:?}");
+            let r = record(&out);
+            assert_eq!(r["method"], "copy_file_range", "{fs_} {rule}: {r}");
+            assert_eq!(r["fallbacks"][0]["method"], "reflink", "{r}");
+            assert_eq!(r["fallbacks"].as_array().unwrap().len(), 1, "{r}");
+            assert_content(&d.path().join("dst"), &data);
+            assert_only(d.path(), &["dst", "src"]);
+            fs::remove_file(d.path().join("dst")).unwrap();
+        }
+        // The same without the filter clones: the fallback came from it.
+        let out = under(&[], &[])
+            .current_dir(d.path())
+            .args(["--json", "src", "dst"])
+            .output()
+            .unwrap();
+        assert_eq!(record(&out)["method"], "reflink", "{fs_}");
+    }
+}
+
+/// A failure that is not "unsupported" ends the copy: exit 1, a message
+/// naming the operation, the path and the error, no destination and no
+/// temporary file.
+#[track_caller]
+fn fatal(fs_: Fs, test: &str, fails: &[&str], flags: &[&str], op: &str, text: &str) {
+    let Some(d) = testfs::dir(fs_, test) else {
+        return;
+    };
+    source(d.path(), 2 * MIB + 3);
+    under(fails, &[])
+        .current_dir(d.path())
+        .args(flags)
+        .args(["src", "dst"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::starts_with("fastcopy: cannot copy 'src' to 'dst': ")
+                .and(predicate::str::contains(op))
+                .and(predicate::str::contains(text)),
+        );
+    assert_only(d.path(), &["src"]);
+    // The JSON record says the same.
+    let out = under(fails, &[])
+        .current_dir(d.path())
+        .args(["--json"])
+        .args(flags)
+        .args(["src", "dst"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r = record(&out);
+    assert_eq!(r["ok"], false);
+    assert!(r["error"].as_str().unwrap().contains(text), "{r}");
+    assert_only(d.path(), &["src"]);
+}
+
+#[test]
+fn clone_eio_is_fatal_on_btrfs() {
+    fatal(
+        Fs::Btrfs,
+        "cli_fault_clone_eio",
+        &["ioctl:FICLONE=EIO"],
+        &[],
+        "cannot clone",
+        "Input/output error",
+    );
+}
+
+#[test]
+fn copy_file_range_eio_is_fatal() {
+    fatal(
+        Fs::Ext4,
+        "cli_fault_cfr_eio",
+        &["copy_file_range=EIO"],
+        &[],
+        "cannot copy data of",
+        "Input/output error",
+    );
+}
+
+#[test]
+fn copy_file_range_enospc_is_fatal() {
+    fatal(
+        Fs::Ext4,
+        "cli_fault_cfr_enospc",
+        &["copy_file_range=ENOSPC"],
+        &[],
+        "cannot copy data of",
+        "No space left on device",
+    );
+}
+
+/// The read/write loop (Btrfs with `--reflink=never`) reads 256 KiB at a
+/// time; only reads that large fail, so the program itself still starts.
+#[test]
+fn read_eio_is_fatal() {
+    fatal(
+        Fs::Btrfs,
+        "cli_fault_read_eio",
+        &["read:arg2>=65536=EIO"],
+        &["--reflink=never"],
+        "cannot copy data of",
+        "Input/output error",
+    );
+}
+
+#[test]
+fn write_eio_is_fatal() {
+    fatal(
+        Fs::Xfs,
+        "cli_fault_write_eio",
+        &["write:arg2>=65536=EIO"],
+        &["--reflink=never"],
+        "cannot copy data of",
+        "Input/output error",
+    );
+}
+
+/// `--preallocate` where `fallocate` is refused: the copy goes on, with a
+/// warning.
+#[test]
+fn fallocate_unsupported_still_copies_with_a_warning() {
+    let Some(d) = testfs::dir(Fs::Ext4, "cli_fault_falloc_unsupported") else {
+        return;
+    };
+    let data = source(d.path(), 5 * MIB);
+    let out = under(&["fallocate=EOPNOTSUPP"], &[])
+        .current_dir(d.path())
+        .args(["--json", "--preallocate", "src", "dst"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let r = record(&out);
+    let warnings = r["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{r}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .contains("preallocation failed: Operation not supported"),
+        "{r}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("fastcopy: warning: ") && stderr.contains("preallocation failed"),
+        "{stderr}"
+    );
+    assert_content(&d.path().join("dst"), &data);
+    assert_only(d.path(), &["dst", "src"]);
+}
+
+/// A full disk while reserving space is not "unsupported": it ends the copy.
+#[test]
+fn fallocate_enospc_is_fatal() {
+    fatal(
+        Fs::Ext4,
+        "cli_fault_falloc_enospc",
+        &["fallocate=ENOSPC"],
+        &["--preallocate"],
+        "cannot copy data of",
+        "No space left on device",
+    );
+}
