@@ -93,3 +93,90 @@ pub fn sh(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Whether a test that needs root (mkfs, mount, chattr, setpriv) can run:
+/// as root yes; otherwise it prints a SKIPPED line and returns false, or
+/// panics when `FASTCOPY_REQUIRE_TESTFS=1` (as in CI) forbids skipping.
+pub fn root_or_skip(test: &str) -> bool {
+    if rustix::process::geteuid().is_root() {
+        return true;
+    }
+    if std::env::var_os("FASTCOPY_REQUIRE_TESTFS").is_some_and(|v| v == "1") {
+        panic!("{test}: needs root (and FASTCOPY_REQUIRE_TESTFS=1 forbids skipping)");
+    }
+    let line = format!("SKIPPED {test}: needs root\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+    false
+}
+
+/// A small filesystem of its own on a loop device, for tests that fill
+/// it, mount it read-only or stack on it. Unmounted and deleted on drop.
+pub struct LoopFs {
+    pub mnt: std::path::PathBuf,
+    image: std::path::PathBuf,
+}
+
+/// Where [`LoopFs`] keeps its images and mount points.
+const LOOP_BASE: &str = "/var/tmp/fastcopy-faults";
+
+impl LoopFs {
+    /// A fresh `fstype` (`ext4`, `xfs`, `btrfs`) of `mib` MiB mounted with
+    /// `options`, or `None` when not root (see [`root_or_skip`]).
+    pub fn new(fstype: &str, mib: u64, test: &str, options: &str) -> Option<LoopFs> {
+        if !root_or_skip(test) {
+            return None;
+        }
+        let base = Path::new(LOOP_BASE);
+        fs::create_dir_all(base).unwrap();
+        let tag = format!("{test}-{}", std::process::id());
+        let image = base.join(format!("{tag}.img"));
+        let mnt = base.join(format!("mnt-{tag}"));
+        let _ = fs::remove_file(&image);
+        fs::File::create(&image)
+            .unwrap()
+            .set_len(mib << 20)
+            .unwrap();
+        let image_s = image.to_str().unwrap();
+        match fstype {
+            "ext4" => sh(&["mkfs.ext4", "-q", "-F", image_s]),
+            "xfs" => sh(&["mkfs.xfs", "-q", "-f", "-m", "reflink=1", image_s]),
+            "btrfs" => sh(&["mkfs.btrfs", "-q", "-f", image_s]),
+            other => panic!("no mkfs for {other}"),
+        };
+        fs::create_dir_all(&mnt).unwrap();
+        let mut args = vec!["mount", "-o"];
+        let opts = if options.is_empty() {
+            "loop".to_owned()
+        } else {
+            format!("loop,{options}")
+        };
+        args.push(&opts);
+        args.push(image_s);
+        args.push(mnt.to_str().unwrap());
+        sh(&args);
+        Some(LoopFs { mnt, image })
+    }
+
+    /// Bytes free for ordinary files, after flushing what is pending
+    /// (Btrfs and XFS free space in the background).
+    pub fn free(&self) -> u64 {
+        sh(&["sync", "-f", self.mnt.to_str().unwrap()]);
+        let st = rustix::fs::statvfs(&self.mnt).unwrap();
+        st.f_bavail * st.f_frsize
+    }
+}
+
+impl Drop for LoopFs {
+    fn drop(&mut self) {
+        let mnt = self.mnt.to_str().unwrap();
+        let ok = std::process::Command::new("umount")
+            .arg(mnt)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            let _ = std::process::Command::new("umount").args(["-l", mnt]).status();
+        }
+        let _ = fs::remove_dir(&self.mnt);
+        let _ = fs::remove_file(&self.image);
+    }
+}
