@@ -60,6 +60,7 @@ mod metrics;
 mod options;
 mod progress;
 mod report;
+pub mod stale;
 mod sys;
 
 #[cfg(all(test, target_os = "linux"))]
