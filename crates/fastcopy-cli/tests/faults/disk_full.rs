@@ -105,7 +105,10 @@ fn disk_full_same_fs_btrfs_never() {
         .stderr(predicate::str::contains("No space left on device"));
     assert_only(&small.mnt, &["src"]);
     let after = wait_for_free(&small, before);
-    assert!(after + TOLERANCE >= before, "{before} free before, {after} after");
+    assert!(
+        after + TOLERANCE >= before,
+        "{before} free before, {after} after"
+    );
     // A clone needs no data space: it still works there.
     under(&[], &[])
         .current_dir(&small.mnt)

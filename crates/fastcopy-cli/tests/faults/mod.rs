@@ -24,6 +24,13 @@ use crate::util::json_lines;
 /// The `fastcopy` binary with `fails` (`SYSCALL[:COND]=ERRNO`) and `kills`
 /// (`SYSCALL[:COND]`) installed as a seccomp filter in the child.
 pub fn under(fails: &[&str], kills: &[&str]) -> Command {
+    let mut cmd = Command::from_std(under_std(fails, kills));
+    cmd.timeout(std::time::Duration::from_secs(120));
+    cmd
+}
+
+/// [`under`] as a `std::process::Command`, for tests that spawn and kill.
+pub fn under_std(fails: &[&str], kills: &[&str]) -> std::process::Command {
     let mut plan = faultrun::Plan::new();
     for f in fails {
         plan = plan.fail(f).unwrap();
@@ -33,8 +40,6 @@ pub fn under(fails: &[&str], kills: &[&str]) -> Command {
     }
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fastcopy"));
     plan.apply_to(&mut cmd).unwrap();
-    let mut cmd = Command::from_std(cmd);
-    cmd.timeout(std::time::Duration::from_secs(120));
     cmd
 }
 
@@ -174,7 +179,9 @@ impl Drop for LoopFs {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            let _ = std::process::Command::new("umount").args(["-l", mnt]).status();
+            let _ = std::process::Command::new("umount")
+                .args(["-l", mnt])
+                .status();
         }
         let _ = fs::remove_dir(&self.mnt);
         let _ = fs::remove_file(&self.image);
