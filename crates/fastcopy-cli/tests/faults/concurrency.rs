@@ -41,7 +41,11 @@ fn sixteen_at_once(fs_: Fs, test: &str) {
             let out = c.wait_with_output().unwrap();
             assert!(out.status.success(), "{fs_} {flags:?} copy {i}: {out:?}");
             let r = &json_lines(&out.stdout)[0];
-            let want = if flags.is_empty() { "reflink" } else { "read_write" };
+            let want = if flags.is_empty() {
+                "reflink"
+            } else {
+                "read_write"
+            };
             assert_eq!(r["method"], want, "{fs_} {flags:?}");
             assert_content(&d.path().join(format!("dst{i}")), &data);
             fs::remove_file(d.path().join(format!("dst{i}"))).unwrap();

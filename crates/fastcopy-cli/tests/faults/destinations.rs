@@ -112,7 +112,8 @@ fn unwritable_directory_as_unprivileged_user() {
         assert_eq!(out.status.code(), Some(1), "{dst}: {out:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains("cannot create temporary file for") && stderr.contains("Permission denied"),
+            stderr.contains("cannot create temporary file for")
+                && stderr.contains("Permission denied"),
             "{stderr}"
         );
     }

@@ -50,7 +50,15 @@ fn overlayfs_lower_ext4_upper_xfs() {
         upper.display(),
         work.display()
     );
-    sh(&["mount", "-t", "overlay", "overlay", "-o", &opts, merged.to_str().unwrap()]);
+    sh(&[
+        "mount",
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        &opts,
+        merged.to_str().unwrap(),
+    ]);
     let _overlay = Overlay(merged.clone());
     // Copied up to the upper layer by this write.
     let changed_data = testfs::pattern(3 * MIB + 5, 71);

@@ -234,3 +234,37 @@ fn fallocate_enospc_is_fatal() {
         "No space left on device",
     );
 }
+
+/// `FICLONE` answering success without cloning (a filter, or a filesystem
+/// bug) must not pass an empty file off as the copy: the next method
+/// copies, and `--reflink=always` fails cleanly. (Before this was caught,
+/// the copy was an empty file and the report said `reflink`, 0 bytes.)
+#[test]
+fn clone_returning_success_without_data_is_not_trusted() {
+    for fs_ in [Fs::Btrfs, Fs::Xfs] {
+        let Some(d) = testfs::dir(fs_, "cli_fault_clone_zero") else {
+            return;
+        };
+        let data = source(d.path(), MIB + 9);
+        let out = under(&["ioctl:FICLONE=0"], &[])
+            .current_dir(d.path())
+            .args(["--json", "src", "dst"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{fs_}: {out:?}");
+        let r = record(&out);
+        assert_eq!(r["method"], "copy_file_range", "{fs_}: {r}");
+        assert_eq!(r["fallbacks"][0]["method"], "reflink", "{r}");
+        assert_eq!(r["bytes"], data.len() as u64, "{r}");
+        assert_content(&d.path().join("dst"), &data);
+        fs::remove_file(d.path().join("dst")).unwrap();
+
+        under(&["ioctl:FICLONE=0"], &[])
+            .current_dir(d.path())
+            .args(["--reflink=always", "src", "dst"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("cannot clone"));
+        assert_only(d.path(), &["src"]);
+    }
+}

@@ -134,7 +134,18 @@ pub(crate) fn run_method(
     if method == Method::Reflink {
         return match ficlone(src, dst) {
             Ok(()) => match dst.metadata() {
-                Ok(m) => Step::Done(m.len()),
+                // A clone that reports success yet left the file empty (a
+                // seccomp filter or a filesystem answering 0 without
+                // cloning) wrote nothing: the next method copies, instead
+                // of an empty copy passing for a good one.
+                Ok(m) if m.len() == 0 && src_meta.len() > 0 => Step::Unsupported(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "clone reported success but the copy is empty",
+                )),
+                Ok(m) => {
+                    check_size(src, src_meta.len(), m.len(), warnings);
+                    Step::Done(m.len())
+                }
                 Err(e) => Step::Failed(e),
             },
             Err(e) if may_fall_back(&e) => Step::Unsupported(e),
@@ -369,6 +380,16 @@ impl Copy<'_> {
                         "copy_file_range copied nothing from a non-empty file",
                     ));
                 }
+                if n == 0 && !at_end_of_file(self.src)? {
+                    // 0 is not the end of the file here: a filter or a
+                    // filesystem gave up part way. The read/write loop
+                    // carries on from the same offsets, rather than a
+                    // short copy passing for a whole one.
+                    *self.mover = Mover::Buffered {
+                        buf: vec![0; buffer_size(self.size)],
+                    };
+                    return self.step(want);
+                }
                 self.written += n;
                 Ok(n)
             }
@@ -410,6 +431,20 @@ impl Copy<'_> {
                 write_all(self.dst, &buf[..n], &mut self.written)?;
                 Ok(n as u64)
             }
+        }
+    }
+}
+
+/// Whether `src`'s offset is at its end of file: a one-byte `pread` there
+/// finds nothing (what counts is what reading gives, not the size, which
+/// pseudo files misstate).
+fn at_end_of_file(src: &File) -> io::Result<bool> {
+    let pos = rustix::fs::seek(src, SeekFrom::Current(0))?;
+    let mut byte = [0u8; 1];
+    loop {
+        match rustix::io::pread(src, &mut byte, pos) {
+            Err(Errno::INTR) => continue,
+            r => return Ok(r? == 0),
         }
     }
 }
