@@ -64,6 +64,8 @@ pub mod stale;
 mod sys;
 
 #[cfg(all(test, target_os = "linux"))]
+mod fault_props;
+#[cfg(all(test, target_os = "linux"))]
 mod fault_tests;
 
 use std::path::Path;

@@ -381,7 +381,11 @@ fn parse_target(spec: &str, action: Action) -> Result<Rule, Error> {
     let nr = SYSCALLS
         .iter()
         .find(|(n, _)| *n == name)
-        .map(|&(_, nr)| i64::from(nr))
+        // `c_long` is `i64` here, `i32` on 32-bit targets.
+        .map(|&(_, nr)| {
+            #[allow(clippy::useless_conversion)]
+            i64::from(nr)
+        })
         .ok_or_else(|| {
             let known: Vec<&str> = SYSCALLS.iter().map(|(n, _)| *n).collect();
             err(format!(
