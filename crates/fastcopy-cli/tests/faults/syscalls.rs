@@ -31,6 +31,8 @@ fn copy_file_range_refusals_fall_back_to_read_write() {
         ("EOPNOTSUPP", "Operation not supported"),
         ("EINVAL", "Invalid argument"),
         ("EXDEV", "cross-device"),
+        ("EBADF", "Bad file descriptor"),
+        ("ETXTBSY", "Text file busy"),
         ("0", "copied nothing"),
     ] {
         let rule = format!("copy_file_range={errno}");
@@ -93,7 +95,7 @@ fn clone_refused_falls_back_on_btrfs_and_xfs() {
 
 /// A failure that is not "unsupported" ends the copy: exit 1, a message
 /// naming the operation, the path and the error, no destination and no
-/// temporary file.
+/// temporary file; an existing destination keeps its old content.
 #[track_caller]
 fn fatal(fs_: Fs, test: &str, fails: &[&str], flags: &[&str], op: &str, text: &str) {
     let Some(d) = testfs::dir(fs_, test) else {
@@ -125,6 +127,18 @@ fn fatal(fs_: Fs, test: &str, fails: &[&str], flags: &[&str], op: &str, text: &s
     assert_eq!(r["ok"], false);
     assert!(r["error"].as_str().unwrap().contains(text), "{r}");
     assert_only(d.path(), &["src"]);
+    // An existing destination keeps its old content.
+    fs::write(d.path().join("dst"), b"old").unwrap();
+    let out = under(fails, &[])
+        .current_dir(d.path())
+        .args(flags)
+        .args(["src", "dst"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_content(&d.path().join("dst"), b"old");
+    assert_only(d.path(), &["dst", "src"]);
 }
 
 #[test]
@@ -161,6 +175,109 @@ fn copy_file_range_enospc_is_fatal() {
         "cannot copy data of",
         "No space left on device",
     );
+}
+
+#[test]
+fn copy_file_range_edquot_is_fatal() {
+    fatal(
+        Fs::Ext4,
+        "cli_fault_cfr_edquot",
+        &["copy_file_range=EDQUOT"],
+        &[],
+        "cannot copy data of",
+        "quota exceeded",
+    );
+}
+
+/// `--fsync` is where write-back errors surface: one there ends the copy.
+#[test]
+fn fsync_eio_is_fatal() {
+    fatal(
+        Fs::Xfs,
+        "cli_fault_fsync_eio",
+        &["fsync=EIO", "fdatasync=EIO"],
+        &["--fsync"],
+        "cannot flush",
+        "Input/output error",
+    );
+}
+
+/// The finished file cannot be moved into place: error, and the
+/// temporary file is removed.
+#[test]
+fn rename_failure_is_fatal_and_clean() {
+    for flags in [&[][..], &["-n"][..]] {
+        fatal(
+            Fs::Ext4,
+            "cli_fault_rename_eio",
+            &["rename=EIO", "renameat=EIO", "renameat2=EIO"],
+            flags,
+            "cannot move new file into place",
+            "Input/output error",
+        );
+    }
+}
+
+#[test]
+fn metadata_failures_are_fatal_and_clean() {
+    fatal(
+        Fs::Btrfs,
+        "cli_fault_fchmod",
+        &["fchmod=EIO"],
+        &[],
+        "cannot set permissions of",
+        "Input/output error",
+    );
+    fatal(
+        Fs::Btrfs,
+        "cli_fault_utimensat",
+        &["utimensat=EIO"],
+        &[],
+        "cannot set times of",
+        "Input/output error",
+    );
+}
+
+/// A filesystem refusing `O_DIRECT` (`fcntl(F_SETFL)` answering EINVAL):
+/// `--direct-io=always` falls back to the buffered loop.
+#[test]
+fn direct_io_refused_falls_back() {
+    let Some(d) = testfs::dir(Fs::Xfs, "cli_fault_direct_refused") else {
+        return;
+    };
+    let data = source(d.path(), 3 * MIB + 1);
+    // F_SETFL is 4.
+    let out = under(&["fcntl:arg1==4=EINVAL"], &[])
+        .current_dir(d.path())
+        .args([
+            "--json",
+            "--reflink=never",
+            "--direct-io=always",
+            "src",
+            "dst",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let r = record(&out);
+    assert_eq!(r["method"], "read_write", "{r}");
+    assert_eq!(r["fallbacks"][0]["method"], "direct_io", "{r}");
+    assert_content(&d.path().join("dst"), &data);
+    assert_only(d.path(), &["dst", "src"]);
+    // Without the filter, direct I/O is used: the fallback came from it.
+    fs::remove_file(d.path().join("dst")).unwrap();
+    let out = under(&[], &[])
+        .current_dir(d.path())
+        .args([
+            "--json",
+            "--reflink=never",
+            "--direct-io=always",
+            "src",
+            "dst",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(record(&out)["method"], "direct_io");
 }
 
 /// The read/write loop (Btrfs with `--reflink=never`) reads 256 KiB at a
