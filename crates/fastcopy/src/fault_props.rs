@@ -231,3 +231,34 @@ fn copy_file_range_zero_before_end_of_file_continues() {
     assert!(fs::read(&dst).unwrap() == want, "the copy differs");
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 }
+
+/// Found by the CLI's changing-source race under load: a copy that met
+/// its end of file early, checked when the source's size was back to
+/// where it started (a file rewritten in place), passed without a word.
+/// The seam's read returning 0 stands for that early end: a copy shorter
+/// than a source with blocks must say so.
+#[test]
+fn short_copy_of_a_file_with_blocks_is_never_silent() {
+    let Some(d) = testfs::dir(Fs::Btrfs, "fault_props_short_copy") else {
+        return;
+    };
+    let (src, dst) = (d.path().join("src"), d.path().join("dst"));
+    let size = 1 << 20;
+    fs::write(&src, testfs::pattern(size, 3)).unwrap();
+    let _g = inject(vec![Fault {
+        point: Point::Read,
+        call: 2,
+        effect: Effect::ReturnZero,
+    }]);
+    let r = copy_with(&src, &dst, &CopyOptions::new().reflink(Reflink::Never)).unwrap();
+    assert_eq!(r.method, Method::ReadWrite);
+    assert!(r.bytes < size as u64, "{r:?}");
+    assert!(
+        r.warnings.iter().any(|w| matches!(
+            w,
+            crate::Warning::SourceChangedSize { expected, copied }
+                if *expected == size as u64 && *copied == r.bytes
+        )),
+        "a short copy without a warning: {r:?}"
+    );
+}

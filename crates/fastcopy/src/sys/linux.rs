@@ -143,7 +143,7 @@ pub(crate) fn run_method(
                     "clone reported success but the copy is empty",
                 )),
                 Ok(m) => {
-                    check_size(src, src_meta.len(), m.len(), warnings);
+                    check_size(src, src_meta, m.len(), warnings);
                     Step::Done(m.len())
                 }
                 Err(e) => Step::Failed(e),
@@ -208,7 +208,7 @@ pub(crate) fn run_method(
     };
     match result {
         Ok(bytes) => {
-            check_size(src, size, bytes, warnings);
+            check_size(src, src_meta, bytes, warnings);
             Step::Done(bytes)
         }
         Err(e) if copy.written == 0 && may_fall_back(&e) => {
@@ -231,16 +231,19 @@ fn reset(src: &File, dst: &File) {
     }
 }
 
-/// Warns when the source's size changed while it was copied. Pseudo files
-/// (procfs says 0, sysfs says 4096) read differently from their size but
-/// keep saying the same size: no warning for them.
-fn check_size(src: &File, expected: u64, copied: u64, warnings: &mut Vec<Warning>) {
+/// Warns when the copy's size is not the size the source had when the
+/// copy started (`start`). Pseudo files (procfs says 0, sysfs says 4096)
+/// read differently from their size, have no blocks, and keep saying the
+/// same size: no warning for them. A file with blocks that gave another
+/// size changed, even when its size is back where it was by now (rewritten
+/// in place while it was copied): that is never silent.
+fn check_size(src: &File, start: &Metadata, copied: u64, warnings: &mut Vec<Warning>) {
+    let expected = start.len();
     if copied == expected {
         return;
     }
-    if let Ok(now) = src.metadata()
-        && now.len() != expected
-    {
+    let changed = start.blocks() > 0 || src.metadata().is_ok_and(|now| now.len() != expected);
+    if changed {
         warnings.push(Warning::SourceChangedSize { expected, copied });
     }
 }
