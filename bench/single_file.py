@@ -46,7 +46,7 @@ def main():
     args = ap.parse_args()
     for tool in (FASTCOPY, STD_COPY):
         if not os.path.exists(tool):
-            sys.exit(f"missing {tool}: run `cargo build --release --workspace --examples`")
+            sys.exit(f"missing {tool}: run `cargo build --release --workspace --bins --examples`")
 
     print(f"| filesystem | command | median | min-max | vs baseline |")
     print(f"|---|---|---|---|---|")
@@ -65,11 +65,13 @@ def main():
         subprocess.run(["cat", src], stdout=subprocess.DEVNULL, check=True)
         times = {label: [] for label, _, _ in COMMANDS}
         aside = []
+        moved = 0
         for r in range(args.runs + 1):
             for label, argv, _ in COMMANDS:
                 dst = os.path.join(work, "dst")
                 if os.path.exists(dst):
-                    old = os.path.join(work, f"old{len(aside)}")
+                    old = os.path.join(work, f"old{moved}")
+                    moved += 1
                     os.rename(dst, old)
                     aside.append(old)
                 subprocess.run(["sync"], check=True)

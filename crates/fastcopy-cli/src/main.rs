@@ -1,7 +1,9 @@
 //! `fastcopy`: the command line of the fastcopy library.
 
+mod bench;
 mod cli;
 mod output;
+mod probe;
 mod progress;
 mod run;
 
@@ -11,6 +13,18 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `fastcopy bench ...` and `fastcopy probe ...` are tools of their own;
+    // a file named `bench` is copied with `fastcopy ./bench DEST`.
+    let mut args = std::env::args_os();
+    if let Some(tool @ ("bench" | "probe")) = args.nth(1).as_deref().and_then(|a| a.to_str()) {
+        let argv = std::iter::once(format!("fastcopy {tool}").into()).chain(args);
+        let code = if tool == "bench" {
+            bench::main(argv)
+        } else {
+            probe::main(argv)
+        };
+        return ExitCode::from(code.clamp(0, 255) as u8);
+    }
     // Usage errors exit with 2 inside `parse`.
     let cli = cli::Cli::parse();
     let mut failures = 0;

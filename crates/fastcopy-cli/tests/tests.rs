@@ -12,3 +12,5 @@ mod progress;
 mod faults;
 #[cfg(target_os = "linux")]
 mod filesystems;
+#[cfg(target_os = "linux")]
+mod tools;

@@ -29,7 +29,18 @@ pub(crate) fn copy_file(from: &Path, to: &Path, opts: &CopyOptions) -> Result<Co
     let mode = sys::initial_mode(&src_meta);
     let mut tmp = TempFile::create(&dest, mode)?;
 
-    let plan = sys::plan(opts, &src_meta, &tmp.file);
+    let mut plan = sys::plan(opts, &src_meta, &tmp.file);
+    if let Some(only) = opts.only_method {
+        if !plan.contains(&only) {
+            return Err(Error::other(
+                Operation::CopyData,
+                &dest,
+                io::ErrorKind::Unsupported,
+                &format!("method {only} is not available here with these options"),
+            ));
+        }
+        plan = vec![only];
+    }
     let total = src_meta.len();
     if let Some(p) = &opts.progress {
         p.start(total);

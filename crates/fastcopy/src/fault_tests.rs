@@ -154,7 +154,7 @@ fn copy_file_range_unsupported_falls_back() {
         let _g = inject(vec![fail(Point::CopyFileRange, 1, errno)]);
         let r = copy_with(&src, &dst, &never()).unwrap_or_else(|e| panic!("errno {errno}: {e}"));
         assert_eq!(fallbacks(&r), [(Method::CopyFileRange, Some(errno))]);
-        assert_eq!(r.method, Method::ReadWrite, "errno {errno}");
+        assert_eq!(r.method, Method::Splice, "errno {errno}");
         assert_eq!(calls(Point::CopyFileRange), 1, "no second try");
         assert!(calls(Point::Read) > 0);
         assert_eq!(r.bytes, data.len() as u64);
@@ -171,7 +171,7 @@ fn copy_file_range_unsupported_falls_back() {
             (Method::CopyFileRange, Some(ENOSYS))
         ]
     );
-    assert_eq!(r.method, Method::ReadWrite);
+    assert_eq!(r.method, Method::Splice);
     assert_content(&dst, &data);
 }
 
@@ -186,7 +186,7 @@ fn copy_file_range_returning_zero_falls_back() {
     let dst = d.path().join("dst");
     let _g = inject(vec![zero(Point::CopyFileRange, 1)]);
     let r = copy_with(&src, &dst, &never()).unwrap();
-    assert_eq!(r.method, Method::ReadWrite);
+    assert_eq!(r.method, Method::Splice);
     assert_eq!(r.fallbacks.len(), 1);
     assert_eq!(r.fallbacks[0].method, Method::CopyFileRange);
     assert_eq!(r.fallbacks[0].error.kind(), io::ErrorKind::Unsupported);
@@ -551,7 +551,7 @@ fn sparse_copy_file_range_zero_falls_back_keeping_holes() {
     let dst = d.path().join("dst");
     let _g = inject(vec![zero(Point::CopyFileRange, 1)]);
     let r = copy_with(&src, &dst, &never()).unwrap();
-    assert_eq!(r.method, Method::ReadWrite);
+    assert_eq!(r.method, Method::Splice);
     assert_eq!(r.fallbacks.len(), 1);
     assert_eq!(r.bytes, SPARSE_SIZE);
     assert_content(&dst, &fs::read(&src).unwrap());
@@ -614,4 +614,77 @@ fn copy_file_range_stopping_early_is_not_success() {
         }
     }
     assert_eq!(fs::metadata(&src).unwrap().size(), data.len() as u64);
+}
+
+// ---------------------------------------------------------------------
+// The splice path (source → pipe → destination).
+
+/// With Reflink::Never on a cloning filesystem, splice is the first method;
+/// its refusal before the first byte falls back to read/write, a fatal
+/// error does not, and a failure after some data leaves nothing behind.
+#[test]
+fn splice_falls_back_only_when_unsupported() {
+    let Some(d) = dir_on(Fs::Xfs, "splice_faults") else {
+        return;
+    };
+    let (src, data) = source(d.path(), 3 * MIB + 7, 9);
+
+    // Plain: splice copies, in several pipe-sized steps.
+    let dst = d.path().join("plain");
+    let r = copy_with(&src, &dst, &never()).unwrap();
+    assert_eq!(r.method, Method::Splice);
+    assert!(r.fallbacks.is_empty(), "{:?}", r.fallbacks);
+    assert_content(&dst, &data);
+    assert_eq!(
+        testfs::extent_sharing(&dst).unwrap().shared,
+        0,
+        "splice shared blocks"
+    );
+
+    for errno in UNSUPPORTED {
+        let dst = d.path().join(format!("unsupported-{errno}"));
+        let _g = inject(vec![fail(Point::Read, 1, errno)]);
+        let r = copy_with(&src, &dst, &never()).unwrap_or_else(|e| panic!("{errno}: {e}"));
+        assert_eq!(fallbacks(&r), [(Method::Splice, Some(errno))]);
+        assert_eq!(r.method, Method::ReadWrite);
+        assert_content(&dst, &data);
+    }
+    for errno in FATAL {
+        for (point, call) in [(Point::Read, 1), (Point::Write, 1), (Point::Write, 3)] {
+            let _g = inject(vec![fail(point, call, errno)]);
+            let err = copy_with(&src, d.path().join("dst"), &never()).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(errno), "{point:?} {call}: {err}");
+            assert_eq!(err.operation(), Operation::CopyData);
+            assert!(!d.path().join("dst").exists());
+            assert_no_temp_in(d.path());
+        }
+    }
+    // An unsupported error after data was written is fatal too.
+    let _g = inject(vec![fail(Point::Write, 2, EINVAL)]);
+    let err = copy_with(&src, d.path().join("dst"), &never()).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(EINVAL), "{err}");
+    assert!(!d.path().join("dst").exists());
+    assert_no_temp_in(d.path());
+    assert_content(&src, &data);
+}
+
+/// Small files skip splice (the pipe costs more than it saves).
+#[test]
+fn small_files_do_not_splice() {
+    let Some(d) = dir_on(Fs::Xfs, "splice_small") else {
+        return;
+    };
+    let (src, data) = source(d.path(), 100_000, 10);
+    let r = copy_with(&src, d.path().join("dst"), &never()).unwrap();
+    assert_eq!(r.method, Method::ReadWrite);
+    assert_content(&d.path().join("dst"), &data);
+}
+
+#[track_caller]
+fn assert_no_temp_in(dir: &Path) {
+    let left: Vec<_> = names(dir)
+        .into_iter()
+        .filter(|n| n.contains(crate::TEMP_MARKER))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
 }

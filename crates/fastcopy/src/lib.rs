@@ -54,10 +54,13 @@
 
 mod copy;
 mod error;
+#[cfg(target_os = "linux")]
+mod extents;
 pub mod fault;
 mod ladder;
 mod metrics;
 mod options;
+pub mod probe;
 mod progress;
 mod report;
 pub mod stale;
@@ -72,8 +75,16 @@ use std::path::Path;
 
 pub use copy::TEMP_MARKER;
 pub use error::{Error, Operation, Result};
+/// Files at least this large are copied with `splice` through a pipe
+/// where `copy_file_range` is excluded or refused (Linux); smaller ones
+/// with the read/write loop.
+#[cfg(target_os = "linux")]
+pub const SPLICE_MIN_SIZE: u64 = sys::SPLICE_MIN_SIZE;
+#[cfg(target_os = "linux")]
+pub use extents::{Sharing, extent_sharing};
 pub use metrics::{MethodStats, Metrics, SIZE_BUCKET_LIMITS, SizeBucket};
 pub use options::{CopyOptions, DirectIo, Overwrite, ParseModeError, Reflink};
+pub use probe::{Probe, Support, probe};
 pub use progress::{NoProgress, Progress};
 pub use report::{CopyReport, Fallback, Method, Warning};
 

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::progress::Progress;
+use crate::report::Method;
 
 /// What to do when the destination already exists.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -125,6 +126,7 @@ pub struct CopyOptions {
     pub(crate) create_parents: bool,
     pub(crate) fsync: bool,
     pub(crate) progress: Option<Arc<dyn Progress>>,
+    pub(crate) only_method: Option<Method>,
 }
 
 impl Default for CopyOptions {
@@ -140,6 +142,7 @@ impl Default for CopyOptions {
             create_parents: false,
             fsync: false,
             progress: None,
+            only_method: None,
         }
     }
 }
@@ -157,6 +160,7 @@ impl fmt::Debug for CopyOptions {
             .field("create_parents", &self.create_parents)
             .field("fsync", &self.fsync)
             .field("progress", &self.progress.is_some())
+            .field("only_method", &self.only_method)
             .finish()
     }
 }
@@ -227,6 +231,18 @@ impl CopyOptions {
     /// either the old destination or the complete new one.
     pub fn fsync(mut self, on: bool) -> Self {
         self.fsync = on;
+        self
+    }
+
+    /// Use exactly `method` and nothing else (for benchmarks and probes):
+    /// the copy fails with [`std::io::ErrorKind::Unsupported`] when the
+    /// method is not one the platform would try with the other options
+    /// (so [`Reflink::Never`] still excludes every method that could share
+    /// blocks, and [`Method::DirectIo`] needs [`DirectIo::Always`]), and
+    /// with the method's own error when it declines, instead of falling
+    /// back. Default: none, the whole ladder.
+    pub fn only_method(mut self, method: Method) -> Self {
+        self.only_method = Some(method);
         self
     }
 

@@ -19,6 +19,10 @@ pub enum Method {
     ReadWrite,
     /// A read/write loop that bypasses the page cache (`O_DIRECT`).
     DirectIo,
+    /// `splice` from the source into a pipe and from the pipe into the
+    /// destination (Linux): a real copy of the data, made in the kernel
+    /// without a user-space buffer. Never shares blocks.
+    Splice,
     /// A copy-on-write clone of the whole file with `fclonefileat` (macOS,
     /// APFS): no data is copied.
     Clonefile,
@@ -35,16 +39,36 @@ pub enum Method {
 
 impl Method {
     /// Every method, in a stable order (for tables and metrics).
-    pub const ALL: [Method; 8] = [
+    pub const ALL: [Method; 9] = [
         Method::Reflink,
         Method::CopyFileRange,
         Method::ReadWrite,
         Method::DirectIo,
+        Method::Splice,
         Method::Clonefile,
         Method::Fcopyfile,
         Method::CopyFileEx,
         Method::BlockClone,
     ];
+
+    /// The methods this platform's ladder can use, in the order it tries
+    /// them.
+    pub fn available() -> &'static [Method] {
+        #[cfg(target_os = "linux")]
+        return &[
+            Method::Reflink,
+            Method::CopyFileRange,
+            Method::DirectIo,
+            Method::Splice,
+            Method::ReadWrite,
+        ];
+        #[cfg(any(target_os = "macos", target_os = "ios"))]
+        return &[Method::Clonefile, Method::Fcopyfile];
+        #[cfg(windows)]
+        return &[Method::BlockClone, Method::CopyFileEx, Method::ReadWrite];
+        #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "ios", windows)))]
+        return &[Method::ReadWrite];
+    }
 
     /// The `snake_case` name used in JSON and on the command line.
     pub fn as_str(self) -> &'static str {
@@ -53,6 +77,7 @@ impl Method {
             Method::CopyFileRange => "copy_file_range",
             Method::ReadWrite => "read_write",
             Method::DirectIo => "direct_io",
+            Method::Splice => "splice",
             Method::Clonefile => "clonefile",
             Method::Fcopyfile => "fcopyfile",
             Method::CopyFileEx => "copy_file_ex",

@@ -49,11 +49,8 @@ fn on_first_advance(action: impl Fn() + Send + Sync + 'static) -> Arc<dyn Progre
 /// The two data paths that are not clones, by option set: Never (kernel
 /// copy on ext4/tmpfs, read/write on Btrfs/XFS) and direct I/O.
 fn paths(fs: Fs) -> [(CopyOptions, Method); 2] {
-    let never = if clones(fs) {
-        Method::ReadWrite
-    } else {
-        Method::CopyFileRange
-    };
+    // Every file here is larger than a MiB.
+    let never = never_method(fs, MIB);
     [
         (CopyOptions::new().reflink(Reflink::Never), never),
         (

@@ -49,6 +49,22 @@ pub fn clones(fs: Fs) -> bool {
     matches!(fs, Fs::Btrfs | Fs::Xfs)
 }
 
+/// The method that copies a `size`-byte file with `Reflink::Never` on
+/// `fs`: the kernel copy where it cannot clone; elsewhere splice for large
+/// files and the read/write loop for small ones.
+pub fn never_method(fs: Fs, size: u64) -> fastcopy::Method {
+    use fastcopy::Method;
+    if size == 0 {
+        Method::ReadWrite
+    } else if !clones(fs) {
+        Method::CopyFileRange
+    } else if size >= fastcopy::SPLICE_MIN_SIZE {
+        Method::Splice
+    } else {
+        Method::ReadWrite
+    }
+}
+
 /// Whether FIEMAP works on `fs` (tmpfs has none).
 pub fn has_fiemap(fs: Fs) -> bool {
     fs != Fs::Tmpfs

@@ -32,11 +32,6 @@ fn metrics_of_real_copies(fs: Fs, dir: &Path) {
     } else {
         (Method::CopyFileRange, 5)
     };
-    let never_method = if clones(fs) {
-        Method::ReadWrite
-    } else {
-        Method::CopyFileRange
-    };
     assert_eq!(m.files_with_fallback(), auto_fallback, "{fs}");
     assert_eq!(m.fallbacks(), auto_fallback, "{fs}");
     assert!((m.fallback_rate() - auto_fallback as f64 / 12.0).abs() < 1e-9);
@@ -45,8 +40,10 @@ fn metrics_of_real_copies(fs: Fs, dir: &Path) {
     *want.entry(Method::ReadWrite).or_insert((0, 0)) = (2, 0); // the empty ones
     let e = want.entry(auto_method).or_insert((0, 0));
     *e = (e.0 + 5, e.1 + nonempty);
-    let e = want.entry(never_method).or_insert((0, 0));
-    *e = (e.0 + 5, e.1 + nonempty);
+    for &size in sizes.iter().filter(|&&s| s > 0) {
+        let e = want.entry(never_method(fs, size)).or_insert((0, 0));
+        *e = (e.0 + 1, e.1 + size);
+    }
     let got: std::collections::BTreeMap<_, _> = m
         .per_method()
         .map(|(k, s)| (k, (s.files, s.bytes)))

@@ -37,11 +37,8 @@ impl Progress for Recorder {
 }
 
 fn data_paths(fs: Fs) -> Vec<(CopyOptions, Method)> {
-    let never = if clones(fs) {
-        Method::ReadWrite
-    } else {
-        Method::CopyFileRange
-    };
+    // Every file here is larger than a MiB.
+    let never = never_method(fs, MIB);
     vec![
         (CopyOptions::new().reflink(Reflink::Never), never),
         (

@@ -46,8 +46,7 @@ fn expected(fs: Fs, opts: Opts, size: u64) -> (Method, Vec<Method>) {
         (Opts::Default | Opts::Prealloc, false) => (CopyFileRange, vec![Reflink]),
         (Opts::Direct, false) => (DirectIo, vec![Reflink]),
         // copy_file_range may clone on Btrfs/XFS: not with Never.
-        (Opts::Never, true) => (ReadWrite, vec![]),
-        (Opts::Never, false) => (CopyFileRange, vec![]),
+        (Opts::Never, _) => (never_method(fs, size), vec![]),
     }
 }
 

@@ -29,7 +29,7 @@ fn expected_method(fs: Fs, opts: &str) -> Method {
     match (opts, clones(fs)) {
         ("default" | "direct", true) => Method::Reflink,
         ("default" | "never", false) => Method::CopyFileRange,
-        ("never", true) => Method::ReadWrite,
+        ("never", true) => never_method(fs, SIZE),
         ("direct", false) | ("never-direct", _) => Method::DirectIo,
         _ => unreachable!(),
     }
@@ -59,11 +59,7 @@ fn holes_kept(fs: Fs, dir: &Path) {
                 .iter()
                 .all(|&b| b == 0)
         );
-        if holes && known_xfs_bug(fs, r.method) {
-            eprintln!(
-                "KNOWN BUG, hole checks of {what} left to sparse::xfs_read_write_keeps_holes"
-            );
-        } else if holes {
+        if holes {
             let (a_src, a_dst) = (testfs::allocated_bytes(&src), testfs::allocated_bytes(&dst));
             assert!(
                 a_dst <= a_src + 256 * KIB,
@@ -114,11 +110,7 @@ fn two_gib_sparse_never(fs: Fs, dir: &Path) {
     let data = [(0, 4 * MIB), (GIB, 3 * MIB + 7), (2 * GIB, 1)];
     let src = dir.join("big");
     testfs::write_sparse(&src, size, &data).unwrap();
-    let buffered = if clones(fs) {
-        Method::ReadWrite
-    } else {
-        Method::CopyFileRange
-    };
+    let buffered = never_method(fs, size);
     let never = CopyOptions::new().reflink(Reflink::Never);
     for (opts, want) in [
         (never.clone(), buffered),
@@ -160,11 +152,7 @@ fn two_gib_sparse_never(fs: Fs, dir: &Path) {
         }
         assert_eq!(read_at(&dst, 2 * GIB, 10), read_at(&src, 2 * GIB, 10));
         assert_eq!(read_at(&dst, 2 * GIB, 10).len(), 1);
-        if known_xfs_bug(fs, r.method) {
-            eprintln!(
-                "KNOWN BUG, hole checks of {what} 2 GiB left to sparse::xfs_read_write_keeps_holes"
-            );
-        } else if testfs::supports_holes(dir) {
+        if testfs::supports_holes(dir) {
             let a = testfs::allocated_bytes(&dst);
             assert!(
                 a < 32 * MIB,
@@ -177,21 +165,12 @@ fn two_gib_sparse_never(fs: Fs, dir: &Path) {
     assert_no_temp(dir);
 }
 
-/// The read/write loop on XFS fills part of the holes: see
-/// [`xfs_read_write_keeps_holes`].
-fn known_xfs_bug(fs: Fs, method: Method) -> bool {
-    fs == Fs::Xfs && method == Method::ReadWrite
-}
-
 /// XFS preallocates speculatively past the end of a file that grows by
-/// writes. The copy writes each data segment at the destination's end of
-/// file (its size is set only at the end), so after every segment the
-/// preallocation stays behind inside the following hole. (Setting the
-/// destination's size before writing the segments avoids it.)
+/// writes; a copy writing each data segment at the destination's end of
+/// file left that preallocation behind in the following hole. The copy now
+/// sets the destination's size first. Both data loops, each forced alone.
 #[test]
-#[ignore = "BUG: read/write sparse copy on XFS allocates blocks in the holes \
-            (XFS speculative preallocation at a growing end of file)"]
-fn xfs_read_write_keeps_holes() {
+fn xfs_data_copies_keep_holes() {
     let Some(d) = testfs::dir(Fs::Xfs, "xfs_rw_holes") else {
         return;
     };
@@ -205,7 +184,11 @@ fn xfs_read_write_keeps_holes() {
         &[(0, 4 * MIB), (GIB, 3 * MIB + 7), (2 * GIB, 1)],
     )
     .unwrap();
-    for (name, opts) in [("never", CopyOptions::new().reflink(Reflink::Never))] {
+    let never = CopyOptions::new().reflink(Reflink::Never);
+    for (name, opts) in [
+        ("read_write", never.clone().only_method(Method::ReadWrite)),
+        ("splice", never.only_method(Method::Splice)),
+    ] {
         for src in [&src, &big] {
             let dst = dir.join(format!("dst-{name}"));
             let r = fastcopy::copy_with(src, &dst, &opts).unwrap();

@@ -14,6 +14,7 @@ mod destinations;
 mod immutable;
 mod metadata;
 mod metrics;
+mod only_method;
 mod overwrite;
 mod progress;
 mod pseudo;

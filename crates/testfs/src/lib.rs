@@ -28,11 +28,11 @@
 //! shared/mapped bytes), [`allocated_bytes`], [`write_sparse`], [`pattern`]
 //! and [`supports_holes`].
 
-mod fiemap;
 mod mount;
 mod sparse;
 
-pub use fiemap::{Sharing, extent_sharing};
+// FIEMAP lives in the library, which also uses it to probe filesystems.
+pub use fastcopy::{Sharing, extent_sharing};
 pub use sparse::{allocated_bytes, pattern, supports_holes, write_sparse};
 
 /// A filesystem type that [`dir`] can provide a directory on.

@@ -175,6 +175,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any size up to 64 TiB, any power-of-two cluster from 512 bytes
+        /// to 2 MiB, any chunk limit from one cluster to just under 4 GiB
+        /// (with at most 100,000 calls, to keep the plans small).
+        #[test]
+        fn plans_hold_for_random_geometry(
+            size in 0u64..(64 << 40),
+            cluster_shift in 9u32..=21,
+            chunk_seed in proptest::num::u64::ANY,
+        ) {
+            let cluster = 1u64 << cluster_shift;
+            let max_chunk = cluster + chunk_seed % (MAX_CHUNK - cluster + 1);
+            proptest::prop_assume!(size / max_chunk <= 100_000);
+            check(size, cluster, max_chunk);
+        }
+    }
+
     #[test]
     fn small_files_are_copied_and_empty_ones_skipped() {
         assert_eq!(plan(0, 4096, MAX_CHUNK), BlockClonePlan::Empty);
