@@ -243,14 +243,17 @@ fn short_copy_of_a_file_with_blocks_is_never_silent() {
         return;
     };
     let (src, dst) = (d.path().join("src"), d.path().join("dst"));
-    let size = 1 << 20;
+    let size = 4 << 20;
     fs::write(&src, testfs::pattern(size, 3)).unwrap();
+    // The read/write loop (a `splice` answering 0 early is not taken for
+    // the end: see `splice_zero_is_not_the_end`).
     let _g = inject(vec![Fault {
         point: Point::Read,
         call: 2,
         effect: Effect::ReturnZero,
     }]);
-    let r = copy_with(&src, &dst, &CopyOptions::new().reflink(Reflink::Never)).unwrap();
+    let opts = CopyOptions::new().only_method(Method::ReadWrite);
+    let r = copy_with(&src, &dst, &opts).unwrap();
     assert_eq!(r.method, Method::ReadWrite);
     assert!(r.bytes < size as u64, "{r:?}");
     assert!(
@@ -261,4 +264,36 @@ fn short_copy_of_a_file_with_blocks_is_never_silent() {
         )),
         "a short copy without a warning: {r:?}"
     );
+}
+
+/// `splice` answering 0 from a non-empty file, at its start or part way:
+/// the read/write loop copies the rest, the copy is whole and silent.
+/// (Found with `faultrun --fail splice=0`: the copy was an empty file.)
+#[test]
+fn splice_zero_is_not_the_end() {
+    let Some(d) = testfs::dir(Fs::Xfs, "fault_props_splice_zero") else {
+        return;
+    };
+    let (src, dst) = (d.path().join("src"), d.path().join("dst"));
+    let data = testfs::pattern(4 << 20, 4);
+    fs::write(&src, &data).unwrap();
+    for (call, method, fallbacks) in [(1, Method::ReadWrite, 1), (2, Method::Splice, 0)] {
+        let _g = inject(vec![Fault {
+            point: Point::Read,
+            call,
+            effect: Effect::ReturnZero,
+        }]);
+        let r = copy_with(&src, &dst, &CopyOptions::new().reflink(Reflink::Never)).unwrap();
+        assert_eq!(
+            (r.method, r.fallbacks.len()),
+            (method, fallbacks),
+            "call {call}: {r:?}"
+        );
+        assert_eq!(r.bytes, data.len() as u64, "call {call}");
+        assert!(r.warnings.is_empty(), "call {call}: {r:?}");
+        assert!(
+            fs::read(&dst).unwrap() == data,
+            "call {call}: the copy differs"
+        );
+    }
 }

@@ -44,7 +44,7 @@ fn sixteen_at_once(fs_: Fs, test: &str) {
             let want = if flags.is_empty() {
                 "reflink"
             } else {
-                "read_write"
+                "splice"
             };
             assert_eq!(r["method"], want, "{fs_} {flags:?}");
             assert_content(&d.path().join(format!("dst{i}")), &data);

@@ -52,6 +52,18 @@ fn check_after_kill(dir: &Path, pid: u32, old: bool, temp_expected: bool, what: 
 /// Kills the CLI when it makes one of the `calls`, with and without an
 /// old destination.
 fn killed_at_call(fs_: Fs, test: &str, flags: &[&str], calls: &[&str], temp_expected: bool) {
+    killed_at_call_with(fs_, test, flags, &[], calls, temp_expected);
+}
+
+/// [`killed_at_call`] with `fails` (refusals that steer the method) too.
+fn killed_at_call_with(
+    fs_: Fs,
+    test: &str,
+    flags: &[&str],
+    fails: &[&str],
+    calls: &[&str],
+    temp_expected: bool,
+) {
     let Some(d) = testfs::dir(fs_, test) else {
         return;
     };
@@ -62,7 +74,7 @@ fn killed_at_call(fs_: Fs, test: &str, flags: &[&str], calls: &[&str], temp_expe
             fs::write(d.path().join("dst"), OLD).unwrap();
         }
         let what = format!("{fs_} {flags:?} killed at {calls:?}, old destination: {old}");
-        let mut child = under_std(&[], calls)
+        let mut child = under_std(fails, calls)
             .current_dir(d.path())
             .args(flags)
             .args(["src", "dst"])
@@ -103,13 +115,26 @@ fn killed_before_copy_file_range_ext4() {
     killed_at_call(Fs::Ext4, "cli_crash_cfr", &[], &["copy_file_range"], true);
 }
 
+/// The read/write loop (`splice` refused), before its first write.
 #[test]
 fn killed_before_the_first_write_xfs() {
-    killed_at_call(
+    killed_at_call_with(
         Fs::Xfs,
         "cli_crash_write",
         &["--reflink=never"],
+        &["splice=ENOSYS"],
         &["write:arg2>=65536"],
+        true,
+    );
+}
+
+#[test]
+fn killed_before_splice_btrfs() {
+    killed_at_call(
+        Fs::Btrfs,
+        "cli_crash_splice",
+        &["--reflink=never"],
+        &["splice"],
         true,
     );
 }

@@ -17,10 +17,11 @@ fn source(dir: &Path, len: usize) -> Vec<u8> {
 }
 
 /// `copy_file_range` refused (the errnos of "not supported here", and a
-/// first call copying nothing): the read/write loop copies, the JSON
-/// record names both refusals, the content is identical.
+/// first call copying nothing): `splice` copies; both refused: the
+/// read/write loop copies. The JSON record names every refusal, the
+/// content is identical.
 #[test]
-fn copy_file_range_refusals_fall_back_to_read_write() {
+fn copy_file_range_and_splice_refusals_fall_back() {
     let Some(d) = testfs::dir(Fs::Ext4, "cli_fault_cfr_refused") else {
         return;
     };
@@ -33,28 +34,36 @@ fn copy_file_range_refusals_fall_back_to_read_write() {
         ("EXDEV", "cross-device"),
         ("EBADF", "Bad file descriptor"),
         ("ETXTBSY", "Text file busy"),
-        ("0", "copied nothing"),
+        ("0", "nothing"),
     ] {
-        let rule = format!("copy_file_range={errno}");
-        let out = under(&[&rule], &[])
-            .current_dir(d.path())
-            .args(["--json", "src", "dst"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{rule}: {out:?}");
-        let r = record(&out);
-        assert_eq!(r["method"], "read_write", "{rule}: {r}");
-        let fallbacks = r["fallbacks"].as_array().unwrap();
-        // ext4 cannot clone (a real EOPNOTSUPP), then the injected refusal.
-        assert_eq!(fallbacks.len(), 2, "{rule}: {r}");
-        assert_eq!(fallbacks[0]["method"], "reflink");
-        assert_eq!(fallbacks[1]["method"], "copy_file_range");
-        let error = fallbacks[1]["error"].as_str().unwrap();
-        assert!(error.contains(text), "{rule}: {error}");
-        assert_eq!(r["bytes"], data.len() as u64);
-        assert_content(&d.path().join("dst"), &data);
-        assert_only(d.path(), &["dst", "src"]);
-        fs::remove_file(d.path().join("dst")).unwrap();
+        let cfr = format!("copy_file_range={errno}");
+        let splice = format!("splice={errno}");
+        for (rules, method) in [
+            (vec![cfr.as_str()], "splice"),
+            (vec![cfr.as_str(), splice.as_str()], "read_write"),
+        ] {
+            let out = under(&rules, &[])
+                .current_dir(d.path())
+                .args(["--json", "src", "dst"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{rules:?}: {out:?}");
+            let r = record(&out);
+            assert_eq!(r["method"], method, "{rules:?}: {r}");
+            let fallbacks = r["fallbacks"].as_array().unwrap();
+            // ext4 cannot clone (a real EOPNOTSUPP), then the injected refusals.
+            assert_eq!(fallbacks.len(), rules.len() + 1, "{rules:?}: {r}");
+            assert_eq!(fallbacks[0]["method"], "reflink");
+            for (f, want) in fallbacks[1..].iter().zip(["copy_file_range", "splice"]) {
+                assert_eq!(f["method"], want, "{r}");
+                let error = f["error"].as_str().unwrap();
+                assert!(error.contains(text), "{rules:?}: {error}");
+            }
+            assert_eq!(r["bytes"], data.len() as u64);
+            assert_content(&d.path().join("dst"), &data);
+            assert_only(d.path(), &["dst", "src"]);
+            fs::remove_file(d.path().join("dst")).unwrap();
+        }
     }
 }
 
@@ -280,14 +289,15 @@ fn direct_io_refused_falls_back() {
     assert_eq!(record(&out)["method"], "direct_io");
 }
 
-/// The read/write loop (Btrfs with `--reflink=never`) reads 256 KiB at a
-/// time; only reads that large fail, so the program itself still starts.
+/// The read/write loop (Btrfs with `--reflink=never`, `splice` refused)
+/// reads 256 KiB at a time; only reads that large fail, so the program
+/// itself still starts.
 #[test]
 fn read_eio_is_fatal() {
     fatal(
         Fs::Btrfs,
         "cli_fault_read_eio",
-        &["read:arg2>=65536=EIO"],
+        &["splice=ENOSYS", "read:arg2>=65536=EIO"],
         &["--reflink=never"],
         "cannot copy data of",
         "Input/output error",
@@ -299,11 +309,47 @@ fn write_eio_is_fatal() {
     fatal(
         Fs::Xfs,
         "cli_fault_write_eio",
-        &["write:arg2>=65536=EIO"],
+        &["splice=ENOSYS", "write:arg2>=65536=EIO"],
         &["--reflink=never"],
         "cannot copy data of",
         "Input/output error",
     );
+}
+
+/// `splice` (XFS with `--reflink=never`) failing for real ends the copy.
+#[test]
+fn splice_eio_is_fatal() {
+    fatal(
+        Fs::Xfs,
+        "cli_fault_splice_eio",
+        &["splice=EIO"],
+        &["--reflink=never"],
+        "cannot copy data of",
+        "Input/output error",
+    );
+}
+
+/// `splice` answering 0 from a non-empty file (as `copy_file_range` does
+/// on some filesystems) must not pass an empty file off as the copy: the
+/// read/write loop copies. (Before this was caught, the copy was empty.)
+#[test]
+fn splice_returning_zero_falls_back() {
+    let Some(d) = testfs::dir(Fs::Btrfs, "cli_fault_splice_zero") else {
+        return;
+    };
+    let data = source(d.path(), 2 * MIB + 1);
+    let out = under(&["splice=0"], &[])
+        .current_dir(d.path())
+        .args(["--json", "--reflink=never", "src", "dst"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let r = record(&out);
+    assert_eq!(r["method"], "read_write", "{r}");
+    assert_eq!(r["fallbacks"][0]["method"], "splice", "{r}");
+    assert_eq!(r["warnings"], serde_json::json!([]), "{r}");
+    assert_content(&d.path().join("dst"), &data);
+    assert_only(d.path(), &["dst", "src"]);
 }
 
 /// `--preallocate` where `fallocate` is refused: the copy goes on, with a

@@ -462,6 +462,22 @@ impl Copy<'_> {
                         rustix::pipe::splice(self.src, None, &*write, None, len, SpliceFlags::MOVE)
                     })?,
                 };
+                // As for copy_file_range: 0 from a non-empty file before
+                // anything was written is a refusal (the next method
+                // copies), and 0 before the end of the file is not the end
+                // (the read/write loop carries on).
+                if n == 0 && self.written == 0 && self.size > 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "splice moved nothing from a non-empty file",
+                    ));
+                }
+                if n == 0 && !at_end_of_file(self.src)? {
+                    *self.mover = Mover::Buffered {
+                        buf: vec![0; buffer_size(self.size)],
+                    };
+                    return self.step(want);
+                }
                 // Drain the pipe completely before the next read: data left
                 // in it would be lost on an error, and must not be.
                 let mut left = n;
