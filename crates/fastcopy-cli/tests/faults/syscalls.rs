@@ -198,6 +198,28 @@ fn copy_file_range_edquot_is_fatal() {
     );
 }
 
+/// Every other errno ends the copy too: only the listed "not supported
+/// here" ones fall back.
+#[test]
+fn other_copy_file_range_errors_are_fatal() {
+    for (errno, text) in [
+        ("ENOMEM", "Cannot allocate memory"),
+        ("EFBIG", "File too large"),
+        ("EROFS", "Read-only file system"),
+        ("EACCES", "Permission denied"),
+        ("ENOENT", "No such file or directory"),
+    ] {
+        fatal(
+            Fs::Ext4,
+            "cli_fault_cfr_other",
+            &[&format!("copy_file_range={errno}")],
+            &[],
+            "cannot copy data of",
+            text,
+        );
+    }
+}
+
 /// `--fsync` is where write-back errors surface: one there ends the copy.
 #[test]
 fn fsync_eio_is_fatal() {
