@@ -9,6 +9,7 @@ mod errors;
 mod output;
 mod progress;
 
+mod faults;
 #[cfg(target_os = "linux")]
 mod filesystems;
 #[cfg(target_os = "linux")]

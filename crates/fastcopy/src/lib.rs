@@ -63,8 +63,11 @@ mod options;
 pub mod probe;
 mod progress;
 mod report;
+pub mod stale;
 mod sys;
 
+#[cfg(all(test, target_os = "linux"))]
+mod fault_props;
 #[cfg(all(test, target_os = "linux"))]
 mod fault_tests;
 

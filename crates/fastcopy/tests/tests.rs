@@ -11,6 +11,7 @@ mod changing;
 mod clone;
 mod cross_fs;
 mod destinations;
+mod immutable;
 mod metadata;
 mod metrics;
 mod only_method;

@@ -151,7 +151,18 @@ pub(crate) fn run_method(
     if method == Method::Reflink {
         return match ficlone(src, dst) {
             Ok(()) => match dst.metadata() {
-                Ok(m) => Step::Done(m.len()),
+                // A clone that reports success yet left the file empty (a
+                // seccomp filter or a filesystem answering 0 without
+                // cloning) wrote nothing: the next method copies, instead
+                // of an empty copy passing for a good one.
+                Ok(m) if m.len() == 0 && src_meta.len() > 0 => Step::Unsupported(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "clone reported success but the copy is empty",
+                )),
+                Ok(m) => {
+                    check_size(src, src_meta, m.len(), warnings);
+                    Step::Done(m.len())
+                }
                 Err(e) => Step::Failed(e),
             },
             Err(e) if may_fall_back(&e) => Step::Unsupported(e),
@@ -219,7 +230,7 @@ pub(crate) fn run_method(
     };
     match result {
         Ok(bytes) => {
-            check_size(src, size, bytes, warnings);
+            check_size(src, src_meta, bytes, warnings);
             Step::Done(bytes)
         }
         Err(e) if copy.written == 0 && may_fall_back(&e) => {
@@ -242,16 +253,19 @@ fn reset(src: &File, dst: &File) {
     }
 }
 
-/// Warns when the source's size changed while it was copied. Pseudo files
-/// (procfs says 0, sysfs says 4096) read differently from their size but
-/// keep saying the same size: no warning for them.
-fn check_size(src: &File, expected: u64, copied: u64, warnings: &mut Vec<Warning>) {
+/// Warns when the copy's size is not the size the source had when the
+/// copy started (`start`). Pseudo files (procfs says 0, sysfs says 4096)
+/// read differently from their size, have no blocks, and keep saying the
+/// same size: no warning for them. A file with blocks that gave another
+/// size changed, even when its size is back where it was by now (rewritten
+/// in place while it was copied): that is never silent.
+fn check_size(src: &File, start: &Metadata, copied: u64, warnings: &mut Vec<Warning>) {
+    let expected = start.len();
     if copied == expected {
         return;
     }
-    if let Ok(now) = src.metadata()
-        && now.len() != expected
-    {
+    let changed = start.blocks() > 0 || src.metadata().is_ok_and(|now| now.len() != expected);
+    if changed {
         warnings.push(Warning::SourceChangedSize { expected, copied });
     }
 }
@@ -418,6 +432,16 @@ impl Copy<'_> {
                         "copy_file_range copied nothing from a non-empty file",
                     ));
                 }
+                if n == 0 && !at_end_of_file(self.src)? {
+                    // 0 is not the end of the file here: a filter or a
+                    // filesystem gave up part way. The read/write loop
+                    // carries on from the same offsets, rather than a
+                    // short copy passing for a whole one.
+                    *self.mover = Mover::Buffered {
+                        buf: vec![0; buffer_size(self.size)],
+                    };
+                    return self.step(want);
+                }
                 self.written += n;
                 Ok(n)
             }
@@ -439,6 +463,22 @@ impl Copy<'_> {
                         rustix::pipe::splice(self.src, None, &*write, None, len, SpliceFlags::MOVE)
                     })?,
                 };
+                // As for copy_file_range: 0 from a non-empty file before
+                // anything was written is a refusal (the next method
+                // copies), and 0 before the end of the file is not the end
+                // (the read/write loop carries on).
+                if n == 0 && self.written == 0 && self.size > 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "splice moved nothing from a non-empty file",
+                    ));
+                }
+                if n == 0 && !at_end_of_file(self.src)? {
+                    *self.mover = Mover::Buffered {
+                        buf: vec![0; buffer_size(self.size)],
+                    };
+                    return self.step(want);
+                }
                 // Drain the pipe completely before the next read: data left
                 // in it would be lost on an error, and must not be.
                 let mut left = n;
@@ -496,6 +536,20 @@ impl Copy<'_> {
                 write_all(self.dst, &buf[..n], &mut self.written)?;
                 Ok(n as u64)
             }
+        }
+    }
+}
+
+/// Whether `src`'s offset is at its end of file: a one-byte `pread` there
+/// finds nothing (what counts is what reading gives, not the size, which
+/// pseudo files misstate).
+fn at_end_of_file(src: &File) -> io::Result<bool> {
+    let pos = rustix::fs::seek(src, SeekFrom::Current(0))?;
+    let mut byte = [0u8; 1];
+    loop {
+        match rustix::io::pread(src, &mut byte, pos) {
+            Err(Errno::INTR) => continue,
+            r => return Ok(r? == 0),
         }
     }
 }

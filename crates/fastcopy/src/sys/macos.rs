@@ -107,7 +107,7 @@ pub(crate) fn run_method(
             if let Some(p) = &opts.progress {
                 p.advance(bytes, src_meta.len());
             }
-            check_size(src, src_meta.len(), bytes, warnings);
+            check_size(src, src_meta, bytes, warnings);
             Step::Done(bytes)
         }
         Err(Attempt::Declined(e)) => Step::Unsupported(e),
@@ -274,14 +274,18 @@ fn copy_data(src: &File, dst: &File, opts: &CopyOptions) -> Result<u64, Attempt>
     }
 }
 
-/// Warns when the source's size changed while it was copied.
-fn check_size(src: &File, expected: u64, copied: u64, warnings: &mut Vec<Warning>) {
+/// Warns when the copy's size is not the size the source had when the
+/// copy started (`start`): always for a file with blocks (even when its
+/// size is back where it was, as after a rewrite in place); for one
+/// without (a pseudo file), when its size now differs.
+fn check_size(src: &File, start: &Metadata, copied: u64, warnings: &mut Vec<Warning>) {
+    use std::os::unix::fs::MetadataExt;
+    let expected = start.len();
     if copied == expected {
         return;
     }
-    if let Ok(now) = src.metadata()
-        && now.len() != expected
-    {
+    let changed = start.blocks() > 0 || src.metadata().is_ok_and(|now| now.len() != expected);
+    if changed {
         warnings.push(Warning::SourceChangedSize { expected, copied });
     }
 }

@@ -13,9 +13,19 @@
 //! | `final_permissions` | the permissions to apply when keeping the mode |
 //! | `copy_xattrs` | extended attributes |
 //! | `rename_noclobber` | atomic rename that fails if the target exists |
+//! | `process_alive` | whether a process id names a live process (for stale temporaries) |
 
 #[cfg(unix)]
 mod unix;
+#[cfg(unix)]
+pub(crate) use unix::process_alive;
+
+/// Whether a process is alive cannot be told here yet: stale temporaries
+/// are kept.
+#[cfg(not(unix))]
+pub(crate) fn process_alive(_pid: u32) -> Option<bool> {
+    None
+}
 
 // Pure arithmetic, compiled everywhere so that its tests run everywhere;
 // only the Windows backend uses it.

@@ -80,3 +80,15 @@ pub(crate) fn final_permissions(
     }
     Some(fs::Permissions::from_mode(mode))
 }
+
+/// Whether process `pid` of this host (and PID namespace) is alive:
+/// `kill(pid, 0)` succeeds or is refused for permission (it exists), or
+/// fails with `ESRCH` (it does not). `None` when that cannot be told.
+pub(crate) fn process_alive(pid: u32) -> Option<bool> {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?)?;
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) | Err(rustix::io::Errno::PERM) => Some(true),
+        Err(rustix::io::Errno::SRCH) => Some(false),
+        Err(_) => None,
+    }
+}

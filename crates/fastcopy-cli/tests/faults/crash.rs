@@ -1,0 +1,210 @@
+//! Crashes: the CLI killed at chosen points of a copy (deterministically:
+//! a seccomp rule kills it when it makes a given system call; and by the
+//! clock: SIGKILL after a delay). The destination is absent or holds its
+//! old content; the only leftover is one temporary file named after the
+//! dead process, which `fastcopy::stale::remove_stale_temporaries` removes.
+
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use testfs::Fs;
+
+use super::{MIB, assert_content, assert_only, temporaries, under, under_std};
+
+const OLD: &[u8] = b"the old content, which must survive\n";
+
+/// After a kill of process `pid`: `dst` absent (or `OLD` when `old`), at
+/// most one temporary (exactly one when `temp_expected`), named after
+/// `pid`; then the stale cleanup removes it and nothing else.
+#[track_caller]
+fn check_after_kill(dir: &Path, pid: u32, old: bool, temp_expected: bool, what: &str) {
+    let dst = dir.join("dst");
+    if old {
+        assert_content(&dst, OLD);
+    } else {
+        assert!(!dst.exists(), "{what}: a destination appeared");
+    }
+    let temps = temporaries(dir);
+    assert!(temps.len() <= 1, "{what}: {temps:?}");
+    if temp_expected {
+        assert_eq!(temps.len(), 1, "{what}: {temps:?}");
+    }
+    for t in &temps {
+        assert!(t.starts_with(".dst.fastcopy-tmp-"), "{what}: {t}");
+        assert_eq!(
+            fastcopy::stale::temporary_owner(t.as_ref()),
+            Some(pid),
+            "{what}: {t}"
+        );
+    }
+    let removed = fastcopy::stale::remove_stale_temporaries(dir).unwrap();
+    assert_eq!(removed.len(), temps.len(), "{what}: {removed:?}");
+    let mut want = vec!["src"];
+    if old {
+        want.push("dst");
+    }
+    assert_only(dir, &want);
+}
+
+/// Kills the CLI when it makes one of the `calls`, with and without an
+/// old destination.
+fn killed_at_call(fs_: Fs, test: &str, flags: &[&str], calls: &[&str], temp_expected: bool) {
+    killed_at_call_with(fs_, test, flags, &[], calls, temp_expected);
+}
+
+/// [`killed_at_call`] with `fails` (refusals that steer the method) too.
+fn killed_at_call_with(
+    fs_: Fs,
+    test: &str,
+    flags: &[&str],
+    fails: &[&str],
+    calls: &[&str],
+    temp_expected: bool,
+) {
+    let Some(d) = testfs::dir(fs_, test) else {
+        return;
+    };
+    let data = testfs::pattern(8 * MIB + 5, 31);
+    fs::write(d.path().join("src"), &data).unwrap();
+    for old in [false, true] {
+        if old {
+            fs::write(d.path().join("dst"), OLD).unwrap();
+        }
+        let what = format!("{fs_} {flags:?} killed at {calls:?}, old destination: {old}");
+        let mut child = under_std(fails, calls)
+            .current_dir(d.path())
+            .args(flags)
+            .args(["src", "dst"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(libc_sigsys()), "{what}: {status:?}");
+        check_after_kill(d.path(), pid, old, temp_expected, &what);
+        // The next copy to the same place works.
+        under(&[], &[])
+            .current_dir(d.path())
+            .args(flags)
+            .args(["src", "dst"])
+            .assert()
+            .success();
+        assert_content(&d.path().join("dst"), &data);
+        assert_only(d.path(), &["dst", "src"]);
+        fs::remove_file(d.path().join("dst")).unwrap();
+    }
+}
+
+/// SIGSYS: how a seccomp kill ends a process (no code of it runs, as
+/// with SIGKILL).
+fn libc_sigsys() -> i32 {
+    rustix::process::Signal::SYS.as_raw()
+}
+
+#[test]
+fn killed_before_the_clone_btrfs() {
+    killed_at_call(Fs::Btrfs, "cli_crash_clone", &[], &["ioctl:FICLONE"], true);
+}
+
+#[test]
+fn killed_before_copy_file_range_ext4() {
+    killed_at_call(Fs::Ext4, "cli_crash_cfr", &[], &["copy_file_range"], true);
+}
+
+/// The read/write loop (`splice` refused), before its first write.
+#[test]
+fn killed_before_the_first_write_xfs() {
+    killed_at_call_with(
+        Fs::Xfs,
+        "cli_crash_write",
+        &["--reflink=never"],
+        &["splice=ENOSYS"],
+        &["write:arg2>=65536"],
+        true,
+    );
+}
+
+#[test]
+fn killed_before_splice_btrfs() {
+    killed_at_call(
+        Fs::Btrfs,
+        "cli_crash_splice",
+        &["--reflink=never"],
+        &["splice"],
+        true,
+    );
+}
+
+/// All data written, before the permissions.
+#[test]
+fn killed_before_fchmod_ext4() {
+    killed_at_call(Fs::Ext4, "cli_crash_fchmod", &[], &["fchmod"], true);
+}
+
+/// Data and permissions done, before the times.
+#[test]
+fn killed_before_utimensat_btrfs() {
+    killed_at_call(Fs::Btrfs, "cli_crash_times", &[], &["utimensat"], true);
+}
+
+#[test]
+fn killed_before_fsync_xfs() {
+    killed_at_call(Fs::Xfs, "cli_crash_fsync", &["--fsync"], &["fsync"], true);
+}
+
+/// Everything done but the rename (either kind: replace or no-clobber).
+#[test]
+fn killed_before_the_rename_ext4() {
+    let renames = ["rename", "renameat", "renameat2"];
+    killed_at_call(Fs::Ext4, "cli_crash_rename", &[], &renames, true);
+}
+
+/// SIGKILL by the clock during a 256 MiB read/write copy, at several
+/// delays: the invariant holds wherever the kill lands.
+#[test]
+fn killed_by_the_clock_xfs() {
+    let Some(d) = testfs::dir(Fs::Xfs, "cli_crash_clock") else {
+        return;
+    };
+    let data = testfs::pattern(256 * MIB, 32);
+    fs::write(d.path().join("src"), &data).unwrap();
+    let mut landed = Vec::new();
+    for (i, ms) in [10u64, 50, 200, 400].into_iter().enumerate() {
+        let old = i % 2 == 1;
+        if old {
+            fs::write(d.path().join("dst"), OLD).unwrap();
+        }
+        let mut child = under_std(&[], &[])
+            .current_dir(d.path())
+            .args(["--reflink=never", "src", "dst"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        std::thread::sleep(Duration::from_millis(ms));
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        let dst = d.path().join("dst");
+        let what = format!("SIGKILL after {ms} ms, old destination: {old}");
+        if status.success() {
+            // Finished before the kill: then it is complete.
+            assert_content(&dst, &data);
+            landed.push(format!("{ms} ms: finished"));
+        } else {
+            assert_eq!(status.signal(), Some(9), "{what}: {status:?}");
+            let temps = temporaries(d.path());
+            let size = temps
+                .first()
+                .map(|t| fs::metadata(d.path().join(t)).unwrap().len());
+            landed.push(format!("{ms} ms: killed, temporary of {size:?} bytes"));
+            check_after_kill(d.path(), pid, old, false, &what);
+        }
+        let _ = fs::remove_file(&dst);
+    }
+    eprintln!("clock kills: {landed:?}");
+}

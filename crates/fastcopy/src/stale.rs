@@ -1,0 +1,183 @@
+//! Temporary files left behind by copies that were killed.
+//!
+//! A copy writes into `.NAME.fastcopy-tmp-PID-N-NANOS` (hexadecimal parts)
+//! next to its destination and renames it into place when complete; on an
+//! error it removes it. Only a process that dies in between (SIGKILL, power
+//! loss, a crash) leaves one, and the destination itself is then untouched.
+//! [`remove_stale_temporaries`] removes those whose process is gone.
+//!
+//! ```
+//! # fn main() -> std::io::Result<()> {
+//! # let dir = tempfile::tempdir()?;
+//! for path in fastcopy::stale::remove_stale_temporaries(dir.path())? {
+//!     println!("removed {}", path.display());
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::copy::TEMP_MARKER;
+use crate::sys;
+
+/// The process id recorded in the name of a fastcopy temporary file, or
+/// `None` when `name` is not one (`.NAME.fastcopy-tmp-PID-N-NANOS`, with
+/// `PID`, `N` and `NANOS` in hexadecimal).
+pub fn temporary_owner(name: &OsStr) -> Option<u32> {
+    let name = name.to_str()?;
+    if !name.starts_with('.') {
+        return None;
+    }
+    let (_, unique) = name.rsplit_once(TEMP_MARKER)?;
+    let mut parts = unique.split('-');
+    let (pid, n, nanos) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let hex = |s: &str| !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if !(hex(pid) && hex(n) && hex(nanos)) {
+        return None;
+    }
+    u32::from_str_radix(pid, 16).ok().filter(|&p| p != 0)
+}
+
+/// Removes the fastcopy temporary files in `dir` (not below it) whose
+/// process is no longer alive, and returns their paths.
+///
+/// A temporary file is only removed when its name parses (see
+/// [`temporary_owner`]), it is a regular file (not a link or directory),
+/// and the process id in its name names no live process of this host.
+/// Files of live processes (a copy still running) are kept, and so are all
+/// of them where liveness cannot be told (Windows, for now). Do not run it
+/// on a directory that processes of another machine or PID namespace
+/// write to (NFS, a volume shared with containers): their process ids mean
+/// nothing here. A process id reused by an unrelated process only keeps a
+/// stale file longer.
+///
+/// # Errors
+///
+/// Reading the directory, or removing a file, failed; the error names the
+/// path. Files removed before the failure stay removed.
+pub fn remove_stale_temporaries(dir: impl AsRef<Path>) -> io::Result<Vec<PathBuf>> {
+    remove_stale(dir.as_ref())
+}
+
+fn remove_stale(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let named = |what: &str, path: &Path, e: io::Error| {
+        io::Error::new(e.kind(), format!("{what} '{}': {e}", path.display()))
+    };
+    let mut removed = Vec::new();
+    let entries = fs::read_dir(dir).map_err(|e| named("cannot read directory", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| named("cannot read directory", dir, e))?;
+        let Some(pid) = temporary_owner(&entry.file_name()) else {
+            continue;
+        };
+        let path = entry.path();
+        // Not followed: a link or directory with such a name is not ours.
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_file() => {}
+            _ => continue,
+        }
+        if pid == std::process::id() || sys::process_alive(pid) != Some(false) {
+            continue;
+        }
+        match fs::remove_file(&path) {
+            Ok(()) => removed.push(path),
+            // Another cleaner was quicker.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(named("cannot remove stale temporary file", &path, e)),
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_temporaries() {
+        let owner = |s: &str| temporary_owner(OsStr::new(s));
+        assert_eq!(owner(".file.txt.fastcopy-tmp-3039-0-1a2b"), Some(0x3039));
+        assert_eq!(owner(".a.fastcopy-tmp-1.fastcopy-tmp-ff-2-3"), Some(0xff));
+        assert_eq!(owner("..fastcopy-tmp-1-0-0"), Some(1));
+        for not_ours in [
+            "file.txt",
+            "file.fastcopy-tmp-3039-0-1a2b",
+            ".file.fastcopy-tmp-3039-0",
+            ".file.fastcopy-tmp-3039-0-1a2b-7",
+            ".file.fastcopy-tmp-zz-0-1",
+            ".file.fastcopy-tmp--0-1",
+            ".file.fastcopy-tmp-0-0-1",
+            ".file.fastcopy-tmp-1ffffffff-0-1",
+            ".file.fastcopy-tmp-",
+        ] {
+            assert_eq!(owner(not_ours), None, "{not_ours}");
+        }
+    }
+
+    /// A process id that is no longer alive: a child that exited and was
+    /// waited for.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn removes_only_temporaries_of_dead_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let dead = dead_pid();
+        let mut live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let tmp = |pid: u32, name: &str| format!(".{name}{TEMP_MARKER}{pid:x}-3-1f");
+        let stale = [tmp(dead, "a"), tmp(dead, "b.bin")];
+        let kept = [
+            tmp(std::process::id(), "mine"),
+            tmp(live.id(), "running"),
+            "plain".to_owned(),
+            format!("x{TEMP_MARKER}{dead:x}-1-2"),
+        ];
+        for n in stale.iter().chain(&kept) {
+            fs::write(d.join(n), b"x").unwrap();
+        }
+        // Not regular files: never touched.
+        fs::create_dir(d.join(tmp(dead, "dir"))).unwrap();
+        std::os::unix::fs::symlink("plain", d.join(tmp(dead, "link"))).unwrap();
+
+        let removed = remove_stale_temporaries(d).unwrap();
+        let mut want: Vec<PathBuf> = stale.iter().map(|n| d.join(n)).collect();
+        want.sort();
+        assert_eq!(removed, want);
+        for n in &stale {
+            assert!(!d.join(n).exists(), "{n}");
+        }
+        for n in &kept {
+            assert!(d.join(n).exists(), "{n}");
+        }
+        assert!(d.join(tmp(dead, "dir")).is_dir());
+        assert!(d.join(tmp(dead, "link")).is_symlink());
+        // Nothing more to do the second time.
+        assert_eq!(remove_stale_temporaries(d).unwrap(), Vec::<PathBuf>::new());
+        live.kill().unwrap();
+        live.wait().unwrap();
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let e = remove_stale_temporaries(&missing).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+}

@@ -1,0 +1,76 @@
+//! An immutable destination (`chattr +i`, needs root) fails the copy with
+//! EPERM; the next copy in the same process still clones: no failure
+//! turns a method off for later files.
+
+use std::path::Path;
+use std::process::Command;
+
+use fastcopy::{Method, Operation};
+
+use crate::common::*;
+
+/// Sets or clears an attribute with `chattr`; clears `+i` again on drop.
+struct Attr(std::path::PathBuf);
+
+impl Attr {
+    fn immutable(path: &Path) -> Attr {
+        let ok = Command::new("chattr").arg("+i").arg(path).status().unwrap();
+        assert!(ok.success(), "chattr +i {}", path.display());
+        Attr(path.to_path_buf())
+    }
+}
+
+impl Drop for Attr {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn immutable_destination_then_a_clone_btrfs() {
+    if !rustix::process::geteuid().is_root() {
+        // chattr +i needs CAP_LINUX_IMMUTABLE.
+        assert!(
+            std::env::var_os("FASTCOPY_REQUIRE_TESTFS").is_none_or(|v| v != "1"),
+            "needs root"
+        );
+        eprintln!("SKIPPED immutable_destination_then_a_clone_btrfs: needs root");
+        return;
+    }
+    let Some(d) = testfs::dir(Fs::Btrfs, "immutable_then_clone") else {
+        return;
+    };
+    let dir = d.path();
+    let data = testfs::pattern(3 * MIB as usize + 1, 90);
+    let src = dir.join("src");
+    write(&src, &data);
+
+    // An immutable file: replacing it (the rename) is refused.
+    let frozen = dir.join("frozen");
+    write(&frozen, b"frozen");
+    let _f = Attr::immutable(&frozen);
+    let e = fastcopy::copy(&src, &frozen).unwrap_err();
+    assert_eq!(e.operation(), Operation::Rename, "{e}");
+    assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+    assert_file_is(&frozen, b"frozen");
+
+    // An immutable directory: not even the temporary file can be made.
+    let frozen_dir = dir.join("frozen-dir");
+    std::fs::create_dir(&frozen_dir).unwrap();
+    let _fd = Attr::immutable(&frozen_dir);
+    let e = fastcopy::copy(&src, frozen_dir.join("new")).unwrap_err();
+    assert_eq!(e.operation(), Operation::CreateTemporary, "{e}");
+    assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+
+    // The next copy in this process (and thread) clones, fully shared.
+    let next = dir.join("next");
+    let r = fastcopy::copy(&src, &next).unwrap();
+    assert_eq!(r.method, Method::Reflink, "{r:?}");
+    assert!(r.fallbacks.is_empty(), "{r:?}");
+    assert_file_is(&next, &data);
+    let s = testfs::extent_sharing(&next).unwrap();
+    assert_eq!(s.shared, s.mapped, "{s:?}");
+    assert!(s.mapped >= data.len() as u64, "{s:?}");
+    assert_no_temp(dir);
+    assert_no_temp(&frozen_dir);
+}
