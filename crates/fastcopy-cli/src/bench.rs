@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use fastcopy::{CopyOptions, DirectIo, Method, Reflink};
+use fastcopy::{CopyOptions, DirectIo, Method, Preallocate, Reflink};
 use serde_json::{Value, json};
 
 use crate::output::{format_duration, format_size};
@@ -125,7 +125,10 @@ fn candidates() -> Vec<Candidate> {
         },
     ];
     for &m in Method::available() {
-        let base = CopyOptions::new().only_method(m);
+        // Without preallocation, unless the candidate's name says so.
+        let base = CopyOptions::new()
+            .only_method(m)
+            .preallocate(Preallocate::Never);
         let opts = if m == Method::DirectIo {
             base.direct_io(DirectIo::Always)
         } else {

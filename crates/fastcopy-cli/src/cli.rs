@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Parser, ValueEnum};
-use fastcopy::{CopyOptions, DirectIo, Overwrite, Reflink};
+use fastcopy::{CopyOptions, DirectIo, Overwrite, Preallocate, Reflink};
 
 /// Copy files with the fastest method the system offers (clone,
 /// copy_file_range, read/write), never leaving a partial file behind.
@@ -62,9 +62,22 @@ pub struct Cli {
     )]
     pub direct_io: DirectIo,
 
-    /// Reserve the destination's space before writing data
-    #[arg(long)]
-    pub preallocate: bool,
+    /// Reserve the destination's space before writing data (fallocate)
+    ///
+    ///   auto:   where measured to help (ext4, files of 1 MiB or more)
+    ///   always: for every data copy (--preallocate alone means this)
+    ///   never:  do not
+    #[arg(
+        long,
+        value_name = "WHEN",
+        default_value = "auto",
+        default_missing_value = "always",
+        num_args = 0..=1,
+        require_equals = true,
+        value_parser = ModeParser::<Preallocate>::new(),
+        verbatim_doc_comment
+    )]
+    pub preallocate: Preallocate,
 
     /// Flush each new file to stable storage before moving it into place
     #[arg(long)]
@@ -156,6 +169,10 @@ impl Mode for DirectIo {
     const NAMES: &'static [&'static str] = &["auto", "always", "never"];
 }
 
+impl Mode for Preallocate {
+    const NAMES: &'static [&'static str] = &["auto", "always", "never"];
+}
+
 /// Parses a mode with the library's `FromStr` (so the library stays the one
 /// place that knows the names) while telling clap the possible values.
 #[derive(Clone, Debug)]
@@ -223,7 +240,7 @@ mod tests {
             "preserve_times: true",
             "preserve_mode: true",
             "preserve_xattrs: false",
-            "preallocate: false",
+            "preallocate: Auto",
             "create_parents: false",
             "fsync: false",
         ] {
@@ -253,7 +270,7 @@ mod tests {
         let dbg = format!("{o:?}");
         for field in [
             "preserve_xattrs: true",
-            "preallocate: true",
+            "preallocate: Always",
             "create_parents: true",
             "fsync: true",
         ] {

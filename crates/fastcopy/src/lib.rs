@@ -83,7 +83,7 @@ pub const SPLICE_MIN_SIZE: u64 = sys::SPLICE_MIN_SIZE;
 #[cfg(target_os = "linux")]
 pub use extents::{Sharing, extent_sharing};
 pub use metrics::{MethodStats, Metrics, SIZE_BUCKET_LIMITS, SizeBucket};
-pub use options::{CopyOptions, DirectIo, Overwrite, ParseModeError, Reflink};
+pub use options::{CopyOptions, DirectIo, Overwrite, ParseModeError, Preallocate, Reflink};
 pub use probe::{Probe, Support, probe};
 pub use progress::{NoProgress, Progress};
 pub use report::{CopyReport, Fallback, Method, Warning};

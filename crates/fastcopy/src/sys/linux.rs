@@ -16,7 +16,7 @@ pub(crate) use super::unix::{
 };
 use crate::fault::{Point, hit};
 use crate::ladder::Step;
-use crate::options::{CopyOptions, DirectIo, Reflink};
+use crate::options::{CopyOptions, DirectIo, Preallocate, Reflink};
 use crate::progress::Progress;
 use crate::report::{Method, Warning};
 
@@ -107,6 +107,23 @@ fn copy_file_range_never_clones(dst: &File) -> bool {
         Ok(st) => matches!(st.f_type as u64, EXT234 | TMPFS | RAMFS | F2FS),
         Err(_) => false,
     }
+}
+
+/// Files at least this large are preallocated by [`Preallocate::Auto`]
+/// where that helps.
+pub(crate) const AUTO_PREALLOCATE_MIN_SIZE: u64 = 1 << 20;
+
+/// [`Preallocate::Auto`]: reserve the space first on ext4, for files of
+/// [`AUTO_PREALLOCATE_MIN_SIZE`] or more, before `copy_file_range` or the
+/// read/write loop. Measured (`fastcopy bench`, CPU time, 5 runs, warm
+/// cache): 0.73x of copy_file_range alone for 1 GiB, 0.77x for 100 MiB,
+/// 0.87x for 1 MiB, 0.80x for the read/write loop at 1 GiB; on Btrfs, XFS
+/// and tmpfs no gain or a loss, and before splice it was slower.
+fn preallocation_helps(method: Method, size: u64, dst: &File) -> bool {
+    const EXT234: u64 = 0xEF53;
+    matches!(method, Method::CopyFileRange | Method::ReadWrite)
+        && size >= AUTO_PREALLOCATE_MIN_SIZE
+        && rustix::fs::fstatfs(dst).is_ok_and(|st| st.f_type as u64 == EXT234)
 }
 
 /// The methods to try, in order.
@@ -206,12 +223,19 @@ pub(crate) fn run_method(
         | Method::CopyFileEx
         | Method::BlockClone => unreachable!("{method} is not a Linux data mover"),
     };
-    if opts.preallocate && !sparse && size > 0 {
+    let reserve = match opts.preallocate {
+        Preallocate::Always => true,
+        Preallocate::Never => false,
+        Preallocate::Auto => preallocation_helps(method, size, dst),
+    };
+    if reserve && !sparse && size > 0 {
         if let Err(e) = preallocate(dst, size) {
-            if may_fall_back(&e) {
-                warnings.push(Warning::Preallocate(e));
-            } else {
+            if !may_fall_back(&e) {
                 return Step::Failed(e);
+            }
+            // Asked for and refused: say so. Chosen by Auto: nothing lost.
+            if opts.preallocate == Preallocate::Always {
+                warnings.push(Warning::Preallocate(e));
             }
         }
     }

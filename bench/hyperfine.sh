@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# hyperfine medians of a 1 GiB copy: fastcopy, cp and std::fs::copy, with
+# and without cloning, on each directory given (one per filesystem).
+#
+#   bash bench/hyperfine.sh DIR...
+#
+# Each run copies to a new name; the previous copy is moved aside in the
+# --prepare step and all copies are deleted only after the timing (deleting
+# right before a timed run slows file creation on a journal-less ext4).
+# `sync` in --prepare keeps one run's write-back out of the next one's time.
+# Needs hyperfine and `cargo build --release --workspace --bins --examples`.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+fc=$root/target/release/fastcopy
+std=$root/target/release/examples/std_copy
+runs=${RUNS:-7}
+for dir in "$@"; do
+  fs=$(stat -f -c %T "$dir" | sed 's#ext2/ext3#ext4#')
+  work=$dir/fastcopy-hyperfine
+  rm -rf "$work"
+  mkdir -p "$work/aside"
+  head -c $((1 << 30)) /dev/urandom >"$work/src"
+  sync
+  cat "$work/src" >/dev/null
+  prep="sync; if [ -e $work/dst ]; then mv $work/dst $work/aside/\$(date +%s%N); fi"
+  echo "### $fs: 1 GiB, warm cache, $runs runs" >&2
+  hyperfine -N --warmup 1 --runs "$runs" --prepare "sh -c '$prep'" \
+    --export-json "$root/bench/results/hyperfine-$fs.json" \
+    -n fastcopy "$fc $work/src $work/dst" \
+    -n cp "cp $work/src $work/dst" \
+    -n "std::fs::copy" "$std $work/src $work/dst" \
+    -n "fastcopy --reflink=never" "$fc --reflink=never $work/src $work/dst" \
+    -n "cp --reflink=never" "cp --reflink=never $work/src $work/dst" >&2
+  rm -rf "$work"
+done
+python3 - "$root"/bench/results/hyperfine-*.json <<'PY'
+import json, sys, os
+print("| filesystem | command | median | mean ± σ | vs cp (same reflink) | vs std::fs::copy |")
+print("|---|---|---|---|---|---|")
+for path in sys.argv[1:]:
+    fs = os.path.basename(path)[len("hyperfine-"):-len(".json")]
+    res = {r["command"]: r for r in json.load(open(path))["results"]}
+    for name, r in res.items():
+        base = res["cp --reflink=never" if "never" in name or name == "std::fs::copy" else "cp"]
+        std = res["std::fs::copy"]
+        print(f"| {fs} | `{name}` | {r['median']*1000:.1f} ms | {r['mean']*1000:.1f} ± {r['stddev']*1000:.1f} ms "
+              f"| {r['median']/base['median']:.2f}x | {r['median']/std['median']:.2f}x |")
+PY
