@@ -19,6 +19,6 @@ for dir in "$@"; do
   uptime >&2
   ./target/release/fastcopy bench --json --no-progress \
     --sizes "${SIZES:-1M,100M,1G}" --runs "${RUNS:-5}" --cache "${CACHE:-both}" \
-    "$dir" >"$out/$fs.json"
+    "$dir" >"$out/$fs-${CACHE:-both}.json"
 done
-python3 bench/summarize.py "$out"/*.json
+python3 bench/summarize.py "$out"/*-"${CACHE:-both}".json

@@ -64,7 +64,7 @@ pub struct Cli {
 
     /// Reserve the destination's space before writing data (fallocate)
     ///
-    ///   auto:   where measured to help (ext4, files of 1 MiB or more)
+    ///   auto:   let fastcopy decide (today: off)
     ///   always: for every data copy (--preallocate alone means this)
     ///   never:  do not
     #[arg(

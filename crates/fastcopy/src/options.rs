@@ -55,9 +55,10 @@ pub enum DirectIo {
 /// written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Preallocate {
-    /// Where it was measured to help: on ext4, for files of 1 MiB or more
-    /// copied by `copy_file_range` or the read/write loop (about a quarter
-    /// less CPU time there; no gain or a loss on Btrfs, XFS and tmpfs).
+    /// Let fastcopy decide. Today this means "off": on ext4 it saved a
+    /// quarter of the CPU time of a 1 GiB `copy_file_range` with a warm
+    /// cache but cost more with a cold one, and it did not help on Btrfs,
+    /// XFS or tmpfs (README, "Measured").
     #[default]
     Auto,
     /// Always, for the methods that write data (a refusal by the
