@@ -4,10 +4,10 @@
 #
 #   bash bench/hyperfine.sh DIR...
 #
-# Each run copies to a new name; the previous copy is moved aside in the
-# --prepare step and all copies are deleted only after the timing (deleting
-# right before a timed run slows file creation on a journal-less ext4).
-# `sync` in --prepare keeps one run's write-back out of the next one's time.
+# Each run copies to a fresh name: in the --prepare step the previous copy is
+# moved aside and the one before it deleted (one large file, not the many
+# small ones that slow file creation on a journal-less ext4), then `sync`
+# keeps one run's write-back out of the next one's time.
 # Needs hyperfine and `cargo build --release --workspace --bins --examples`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +22,9 @@ for dir in "$@"; do
   head -c $((1 << 30)) /dev/urandom >"$work/src"
   sync
   cat "$work/src" >/dev/null
-  prep="sync; if [ -e $work/dst ]; then mv $work/dst $work/aside/\$(date +%s%N); fi"
+  # Keep one old copy aside (space: the loop filesystems hold 6 GiB), drop
+  # the one before, then sync, all before the timed command starts.
+  prep="rm -f $work/aside/*; if [ -e $work/dst ]; then mv $work/dst $work/aside/old; fi; sync"
   echo "### $fs: 1 GiB, warm cache, $runs runs" >&2
   hyperfine -N --warmup 1 --runs "$runs" --prepare "sh -c '$prep'" \
     --export-json "$root/bench/results/hyperfine-$fs.json" \
@@ -41,7 +43,8 @@ for path in sys.argv[1:]:
     fs = os.path.basename(path)[len("hyperfine-"):-len(".json")]
     res = {r["command"]: r for r in json.load(open(path))["results"]}
     for name, r in res.items():
-        base = res["cp --reflink=never" if "never" in name or name == "std::fs::copy" else "cp"]
+        # std::fs::copy uses copy_file_range, which clones where cp clones.
+        base = res["cp --reflink=never" if "never" in name else "cp"]
         std = res["std::fs::copy"]
         print(f"| {fs} | `{name}` | {r['median']*1000:.1f} ms | {r['mean']*1000:.1f} ± {r['stddev']*1000:.1f} ms "
               f"| {r['median']/base['median']:.2f}x | {r['median']/std['median']:.2f}x |")
