@@ -709,30 +709,3 @@ fn assert_no_temp_in(dir: &Path) {
         .collect();
     assert!(left.is_empty(), "temporary files left: {left:?}");
 }
-
-/// On ext4, very large files are spliced before copy_file_range is tried;
-/// a refused splice hands over to copy_file_range. Smaller files keep
-/// copy_file_range first.
-#[test]
-fn ext4_splices_large_files_first() {
-    let Some(d) = dir_on(Fs::Ext4, "ext4_splice_first") else {
-        return;
-    };
-    let min = crate::sys::EXT4_SPLICE_FIRST_MIN_SIZE as usize;
-    let (src, data) = source(d.path(), min + 4097, 15);
-    let r = copy_with(&src, d.path().join("auto"), &CopyOptions::new()).unwrap();
-    assert_eq!(r.method, Method::Splice);
-    assert_eq!(fallbacks(&r), [(Method::Reflink, Some(EOPNOTSUPP))]);
-    assert_content(&d.path().join("auto"), &data);
-    {
-        let _g = inject(vec![fail(Point::Read, 1, EINVAL)]);
-        let r = copy_with(&src, d.path().join("refused"), &never()).unwrap();
-        assert_eq!(fallbacks(&r), [(Method::Splice, Some(EINVAL))]);
-        assert_eq!(r.method, Method::CopyFileRange);
-        assert_content(&d.path().join("refused"), &data);
-    }
-    let small = d.path().join("small");
-    fs::write(&small, &data[..min - 1]).unwrap();
-    let r = copy_with(&small, d.path().join("small-copy"), &never()).unwrap();
-    assert_eq!(r.method, Method::CopyFileRange);
-}

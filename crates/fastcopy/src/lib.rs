@@ -80,10 +80,6 @@ pub use error::{Error, Operation, Result};
 /// with the read/write loop.
 #[cfg(target_os = "linux")]
 pub const SPLICE_MIN_SIZE: u64 = sys::SPLICE_MIN_SIZE;
-/// On ext4, files at least this large are copied with `splice` before
-/// `copy_file_range` is tried (Linux): it was measured faster there.
-#[cfg(target_os = "linux")]
-pub const EXT4_SPLICE_FIRST_MIN_SIZE: u64 = sys::EXT4_SPLICE_FIRST_MIN_SIZE;
 #[cfg(target_os = "linux")]
 pub use extents::{Sharing, extent_sharing};
 pub use metrics::{MethodStats, Metrics, SIZE_BUCKET_LIMITS, SizeBucket};

@@ -50,15 +50,12 @@ pub fn clones(fs: Fs) -> bool {
 }
 
 /// The method that copies a `size`-byte file with `Reflink::Never` on
-/// `fs`: the kernel copy where it cannot clone (splice for very large files
-/// on ext4); elsewhere splice for large files and the read/write loop for
-/// small ones.
+/// `fs`: the kernel copy where it cannot clone; elsewhere splice for large
+/// files and the read/write loop for small ones.
 pub fn never_method(fs: Fs, size: u64) -> fastcopy::Method {
     use fastcopy::Method;
     if size == 0 {
         Method::ReadWrite
-    } else if fs == Fs::Ext4 && size >= fastcopy::EXT4_SPLICE_FIRST_MIN_SIZE {
-        Method::Splice
     } else if !clones(fs) {
         Method::CopyFileRange
     } else if size >= fastcopy::SPLICE_MIN_SIZE {

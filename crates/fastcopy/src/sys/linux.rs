@@ -41,10 +41,6 @@ pub(crate) const PIPE_SIZE: usize = 1 << 20;
 /// Files at least this large take the splice path where it is planned;
 /// below it, creating the pipe costs more than the copy saves.
 pub(crate) const SPLICE_MIN_SIZE: u64 = 256 << 10;
-/// On ext4, files at least this large are spliced before `copy_file_range`
-/// is tried: 1 GiB took 242 ms against 329 ms (warm) and 244 ms against
-/// 348 ms of CPU time (cold), 100 MiB 22 ms against 26 ms.
-pub(crate) const EXT4_SPLICE_FIRST_MIN_SIZE: u64 = 64 << 20;
 
 /// Whether `errno`, returned by a copy method (or by `fallocate`) before it
 /// wrote anything, means "this method cannot work here, try the next one".
@@ -98,11 +94,6 @@ fn may_fall_back(e: &io::Error) -> bool {
     }
 }
 
-/// Whether `dst` is on ext2/3/4.
-fn is_ext4(dst: &File) -> bool {
-    rustix::fs::fstatfs(dst).is_ok_and(|st| st.f_type as u64 == 0xEF53)
-}
-
 /// Filesystems whose `copy_file_range` never shares blocks, so it is safe
 /// with [`Reflink::Never`]. Btrfs, XFS, bcachefs, ZFS, overlayfs (which
 /// passes to its upper layer), NFS and SMB (server-side copies) may clone,
@@ -133,21 +124,14 @@ pub(crate) fn plan(opts: &CopyOptions, src: &Metadata, dst: &File) -> Vec<Method
     if opts.direct_io == DirectIo::Always {
         plan.push(Method::DirectIo);
     } else if size > 0 {
+        if opts.reflink != Reflink::Never || copy_file_range_never_clones(dst) {
+            plan.push(Method::CopyFileRange);
+        }
         // A kernel-side copy that never clones: where copy_file_range is
         // excluded (--reflink=never on Btrfs/XFS) or refused (between
         // filesystems), it beat the read/write loop (see the README).
         // (Asked for alone, it runs at any size.)
-        let splice = size >= SPLICE_MIN_SIZE || opts.only_method == Some(Method::Splice);
-        // On ext4 its 1 MiB pipe also beat copy_file_range (whose pipe
-        // inside the kernel is smaller) for large files, warm and cold.
-        let splice_first = splice && size >= EXT4_SPLICE_FIRST_MIN_SIZE && is_ext4(dst);
-        if splice_first {
-            plan.push(Method::Splice);
-        }
-        if opts.reflink != Reflink::Never || copy_file_range_never_clones(dst) {
-            plan.push(Method::CopyFileRange);
-        }
-        if splice && !splice_first {
+        if size >= SPLICE_MIN_SIZE || opts.only_method == Some(Method::Splice) {
             plan.push(Method::Splice);
         }
     }
