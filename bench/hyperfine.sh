@@ -24,7 +24,9 @@ for dir in "$@"; do
   cat "$work/src" >/dev/null
   # Keep one old copy aside (space: the loop filesystems hold 6 GiB), drop
   # the one before, then sync, all before the timed command starts.
-  prep="rm -f $work/aside/*; if [ -e $work/dst ]; then mv $work/dst $work/aside/old; fi; sync"
+  # A copy started right after a 1 GiB file was deleted ran up to 10x
+  # slower on XFS, whatever made it (cp and dd too): wait for the freeing.
+  prep="rm -f $work/aside/*; if [ -e $work/dst ]; then mv $work/dst $work/aside/old; fi; sync; sleep 3"
   echo "### $fs: 1 GiB, warm cache, $runs runs" >&2
   hyperfine -N --warmup 1 --runs "$runs" --prepare "sh -c '$prep'" \
     --export-json "$root/bench/results/hyperfine-$fs.json" \
