@@ -8,6 +8,7 @@ mod copy;
 mod errors;
 mod output;
 mod progress;
+mod tree;
 
 #[cfg(target_os = "linux")]
 mod filesystems;
