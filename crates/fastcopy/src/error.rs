@@ -39,6 +39,9 @@ pub enum Operation {
     Sync,
     /// Renaming the finished file into place.
     Rename,
+    /// Creating a file under its final name (tree copies, in a directory
+    /// the copy created).
+    CreateFile,
     /// Opening or listing a source directory (tree copies).
     ReadDirectory,
     /// Creating or opening a destination directory (tree copies).
@@ -73,6 +76,7 @@ impl Operation {
             Operation::SetTimes => "cannot set times of",
             Operation::Sync => "cannot flush",
             Operation::Rename => "cannot move new file into place at",
+            Operation::CreateFile => "cannot create",
             Operation::ReadDirectory => "cannot read directory",
             Operation::CreateDirectory => "cannot create directory",
             Operation::Symlink => "cannot copy symbolic link",

@@ -929,7 +929,7 @@ impl Engine<'_> {
                 Ok(fd) => Some(fd),
                 // Someone else is writing here after all: be careful.
                 Err(Errno::EXIST) => None,
-                Err(e) => return Err((Operation::CreateTemporary, e.into())),
+                Err(e) => return Err((Operation::CreateFile, e.into())),
             }
         } else {
             None
