@@ -10,11 +10,11 @@
 //! directory's permissions and times are applied when its last entry and
 //! its last subdirectory are done (a count of pending work per directory).
 //!
-//! A regular file costs: `openat` source, `statx`, `openat` destination,
-//! `FICLONE` or `copy_file_range` (once, stopping at the size), `futimens`,
-//! two `close`: 7 system calls. In a directory that existed before the copy,
-//! the file is written under a temporary name and renamed over the old one
-//! (`renameat`: 8). `fchmod` only when the umask took bits away,
+//! A regular file costs 8 system calls: `openat` source, `statx`, `openat`
+//! an anonymous destination (`O_TMPFILE`), `FICLONE` or `copy_file_range`
+//! (once, stopping at the size), `futimens`, `linkat` to its name, two
+//! `close`. In a directory that existed before the copy the file gets a
+//! temporary name and is renamed over the old one instead. `fchmod` only when the umask took bits away,
 //! `fchown` only as root and when the owner differs; a `FICLONE` that a
 //! filesystem refused once is not tried again for that pair of devices.
 
@@ -131,6 +131,8 @@ pub(crate) fn copy_dir(
         queue_cv: Condvar::new(),
         stop: AtomicBool::new(false),
         openat2: AtomicBool::new(true),
+        tmpfile: AtomicBool::new(true),
+        empty_path: AtomicBool::new(true),
     };
     let root = Arc::new(DirNode {
         parent: None,
@@ -305,6 +307,21 @@ struct Engine<'a> {
     stop: AtomicBool,
     /// Whether `openat2` is worth trying (false after ENOSYS and the like).
     openat2: AtomicBool,
+    /// Whether new files start anonymous (`O_TMPFILE`), until refused.
+    tmpfile: AtomicBool,
+    /// Whether `linkat(AT_EMPTY_PATH)` works (it needs a capability).
+    empty_path: AtomicBool,
+}
+
+/// How a new file gets its name once complete.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Finish {
+    /// It was created under its name.
+    Nothing,
+    /// It has a temporary name: rename it over the old file.
+    Rename,
+    /// It is anonymous (`O_TMPFILE`): link it in.
+    Link,
 }
 
 /// One entry's outcome, counted by the worker.
@@ -916,13 +933,30 @@ impl Engine<'_> {
         start: Instant,
     ) -> std::result::Result<CopyReport, (Operation, io::Error)> {
         let initial = meta.mode & 0o777;
-        // In a directory this copy created, nothing is there to replace and
-        // no one else can enter it until it is complete (it stays 0700
-        // until its mode is applied last): write under the final name. A
-        // temporary name and a rename cost two more directory updates, the
-        // largest cost of a small file on ext4. Elsewhere, replace
-        // atomically through a temporary name.
-        let direct = if fds.fresh {
+        // In a directory this copy created, nothing is there to replace:
+        // the data goes into an anonymous file (`O_TMPFILE`) that `linkat`
+        // names once complete. A reader never sees a partial file, a crash
+        // leaves none, and the directory is updated once (a temporary name
+        // and a rename update it twice more: on ext4 the largest cost of a
+        // small file). Where `O_TMPFILE` is refused, the file is created
+        // under its final name (the directory stays 0700 until complete and
+        // a failed file is removed). In a directory that existed before,
+        // the old file is replaced atomically through a temporary name.
+        let anonymous = if fds.fresh && self.tmpfile.load(Ordering::Relaxed) {
+            let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
+            match rustix::fs::openat(&fds.dst, c".", flags, Mode::from_raw_mode(initial as _)) {
+                Ok(fd) => Some(fd),
+                // Kernels before 3.11 and filesystems without it.
+                Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => {
+                    self.tmpfile.store(false, Ordering::Relaxed);
+                    None
+                }
+                Err(e) => return Err((Operation::CreateFile, e.into())),
+            }
+        } else {
+            None
+        };
+        let direct = if anonymous.is_none() && fds.fresh {
             let flags =
                 OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW;
             match rustix::fs::openat(&fds.dst, name, flags, Mode::from_raw_mode(initial as _)) {
@@ -934,15 +968,22 @@ impl Engine<'_> {
         } else {
             None
         };
-        let renamed = direct.is_none();
-        let (tmp_name, tmp) = match direct {
-            Some(fd) => (name.to_owned(), fd),
-            None => self.create_temp(fds, name, initial)?,
+        let finish = if anonymous.is_some() {
+            Finish::Link
+        } else if direct.is_some() {
+            Finish::Nothing
+        } else {
+            Finish::Rename
         };
-        let guard = TempGuard {
+        let (tmp_name, tmp) = match (anonymous, direct) {
+            (Some(fd), _) => (CString::default(), fd),
+            (None, Some(fd)) => (name.to_owned(), fd),
+            (None, None) => self.create_temp(fds, name, initial)?,
+        };
+        let guard = (finish != Finish::Link).then(|| TempGuard {
             dir: fds.dst.as_fd(),
             name: &tmp_name,
-        };
+        });
         let tmp = File::from(tmp);
         let mut warnings = Vec::new();
         let mut fallbacks = Vec::new();
@@ -1004,10 +1045,16 @@ impl Engine<'_> {
         if self.copy.fsync {
             tmp.sync_all().map_err(|e| (Operation::Sync, e))?;
         }
-        if renamed {
-            self.rename(fds, &tmp_name, name)?;
+        match finish {
+            Finish::Rename => self.rename(fds, &tmp_name, name)?,
+            Finish::Link => self
+                .link_anonymous(fds, &tmp, name)
+                .map_err(|e| (Operation::CreateFile, e))?,
+            Finish::Nothing => {}
         }
-        std::mem::forget(guard);
+        if let Some(g) = guard {
+            std::mem::forget(g);
+        }
         Ok(CopyReport {
             destination: PathBuf::new(),
             bytes,
@@ -1016,6 +1063,27 @@ impl Engine<'_> {
             elapsed: start.elapsed(),
             warnings,
         })
+    }
+
+    /// Gives the anonymous file `tmp` (`O_TMPFILE`) its name: `linkat`
+    /// with `AT_EMPTY_PATH` (needs `CAP_DAC_READ_SEARCH`), else through
+    /// `/proc/self/fd`.
+    fn link_anonymous(&self, fds: &DirFds, tmp: &File, name: &CStr) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        if self.empty_path.load(Ordering::Relaxed) {
+            match rustix::fs::linkat(tmp, c"", &fds.dst, name, AtFlags::EMPTY_PATH) {
+                Err(Errno::NOENT | Errno::PERM) => self.empty_path.store(false, Ordering::Relaxed),
+                r => return Ok(r?),
+            }
+        }
+        let proc = format!("/proc/self/fd/{}", tmp.as_raw_fd());
+        Ok(rustix::fs::linkat(
+            rustix::fs::CWD,
+            proc.as_str(),
+            &fds.dst,
+            name,
+            AtFlags::SYMLINK_FOLLOW,
+        )?)
     }
 
     fn create_temp(
