@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Tree-copy benchmark: fastcopy -r against cp -a, rsync -a, xcp -r and fcp.
 
-Runs every tool on the same source tree, interleaved (A B C ... A B C ...),
-RUNS times, each into a fresh destination next to the source (same
+Runs every tool on the same source tree, interleaved (A B C ..., B C ... A,
+...: each round starts with the next tool, after an untimed warm-up copy), RUNS times, each into a fresh destination next to the source (same
 filesystem), and prints the median wall time per tool and its ratio to
 `cp -a`. The destinations are deleted only after the whole batch, and the
-script then waits 65 s: on a journal-less ext4 the files created right after
-a mass deletion cost ~15x more (see DEVELOPERS.md, "benchmark trap").
+script then syncs and waits 65 s: on a journal-less ext4 the files created
+right after a mass deletion cost ~15x more (see DEVELOPERS.md, "benchmark
+trap"): the inode allocator passes over recently deleted inodes, for longer
+while their inode-table blocks are not yet written back.
 
     bench/tree.py SRC_TREE [--runs 3] [--tools fastcopy,cp,rsync,xcp,fcp]
-                  [--fastcopy PATH] [--peers DIR] [--strace] [--no-wait]
+                  [--fastcopy PATH] [--peers DIR] [--strace] [--no-wait] [--keep]
 
 Make the inputs with bench/tree-setup.sh. Peers come from
 `cargo install xcp fcp` (looked up in --peers, then PATH); a missing one is
@@ -102,6 +104,10 @@ def main():
     ap.add_argument("--strace", action="store_true",
                     help="also count system calls per regular file (one extra run each)")
     ap.add_argument("--no-wait", action="store_true", help="skip the 65 s pause at the end")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed cp -a runs first")
+    ap.add_argument("--keep", action="store_true",
+                    help="leave the destinations (delete them yourself after all batches: "
+                         "deleting is what makes the next files slow)")
     args = ap.parse_args()
 
     src = os.path.abspath(args.src.rstrip("/"))
@@ -111,8 +117,17 @@ def main():
     times = {name: [] for name in tools}
     made = []
     print(f"# {src}: {count_files(src)} files; uptime:{os.popen('uptime').read().strip()}")
+    # The first copy after a pause pays for what others left behind (ext4's
+    # allocator passing over recently deleted inodes, writeback): an untimed
+    # cp -a takes that, and each round starts with the next tool.
+    for w in range(args.warmup):
+        dst = os.path.join(base, f".bench-{tag}-warmup-{w}")
+        made.append(dst)
+        run_once("cp", ["cp", "-a"], src, dst)
+    names = list(tools)
     for run in range(args.runs):
-        for name, cmd in tools.items():
+        for name in names[run % len(names):] + names[:run % len(names)]:
+            cmd = tools[name]
             dst = os.path.join(base, f".bench-{tag}-{name}-{run}")
             made.append(dst)
             times[name].append(run_once(name, cmd, src, dst))
@@ -137,9 +152,15 @@ def main():
         if calls:
             row += f" {calls[name]:.1f} |"
         print(row)
-    # Delete after the batch, then let the filesystem settle.
+    if args.keep:
+        print(f"# kept: {base}/.bench-{tag}-*")
+        return
+    # Delete after the batch, then let the filesystem settle: ext4 passes
+    # over recently deleted inodes, for longer while their inode-table
+    # blocks are dirty, so write everything back first.
     for d in made:
         shutil.rmtree(d, ignore_errors=True)
+    subprocess.run(["sync"])
     if not args.no_wait:
         time.sleep(65)
 
