@@ -131,7 +131,9 @@ pub(crate) fn copy_dir(
         queue_cv: Condvar::new(),
         stop: AtomicBool::new(false),
         openat2: AtomicBool::new(true),
-        tmpfile: AtomicBool::new(true),
+        // Without CAP_DAC_READ_SEARCH an anonymous file is named through
+        // /proc; without /proc either, files are created under their names.
+        tmpfile: AtomicBool::new(euid.is_root() || Path::new("/proc/self/fd").is_dir()),
         empty_path: AtomicBool::new(true),
     };
     let root = Arc::new(DirNode {
@@ -154,6 +156,13 @@ pub(crate) fn copy_dir(
         report.merge(r);
     }
     Ok(())
+}
+
+/// Whether the directory `fd` is on Btrfs.
+fn is_btrfs(fd: &OwnedFd) -> bool {
+    const BTRFS_SUPER_MAGIC: u64 = 0x9123_683E;
+    #[allow(clippy::unnecessary_cast)] // the field's type differs by architecture
+    rustix::fs::fstatfs(fd).is_ok_and(|st| st.f_type as u64 == BTRFS_SUPER_MAGIC)
 }
 
 /// The umask, read without changing it (`/proc/self/status`, Linux 4.7),
@@ -246,6 +255,11 @@ struct DirFds {
     /// Whether this copy created the destination directory: files are then
     /// written under their final names.
     fresh: bool,
+    /// Whether `O_TMPFILE` costs no more than a plain create here. Not on
+    /// Btrfs, where an anonymous file is an orphan item added and removed
+    /// in the tree (10,000 files of 4 KiB: 0.55-0.69 s against 0.41-0.46 s
+    /// created under their names).
+    cheap_tmpfile: bool,
     /// The group a new file gets in the destination directory.
     dst_gid: u32,
 }
@@ -562,12 +576,14 @@ impl Engine<'_> {
         } else {
             self.egid
         };
+        let cheap_tmpfile = node.created && !is_btrfs(&dst);
         #[allow(clippy::unnecessary_cast)]
         Ok(DirFds {
             src,
             dst,
             dst_dev: dst_st.st_dev as u64,
             fresh: node.created,
+            cheap_tmpfile,
             dst_gid: dst_gid as u32,
         })
     }
@@ -938,11 +954,13 @@ impl Engine<'_> {
         // names once complete. A reader never sees a partial file, a crash
         // leaves none, and the directory is updated once (a temporary name
         // and a rename update it twice more: on ext4 the largest cost of a
-        // small file). Where `O_TMPFILE` is refused, the file is created
-        // under its final name (the directory stays 0700 until complete and
-        // a failed file is removed). In a directory that existed before,
-        // the old file is replaced atomically through a temporary name.
-        let anonymous = if fds.fresh && self.tmpfile.load(Ordering::Relaxed) {
+        // small file). On Btrfs (where `O_TMPFILE` is the costly part) and
+        // where it is refused, the file is created under its final name:
+        // the directory stays 0700 until complete, so only its owner (or
+        // root) could see a partial file, and a failed file is removed. In a
+        // directory that existed before, the old file is replaced atomically
+        // through a temporary name.
+        let anonymous = if fds.fresh && fds.cheap_tmpfile && self.tmpfile.load(Ordering::Relaxed) {
             let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
             match rustix::fs::openat(&fds.dst, c".", flags, Mode::from_raw_mode(initial as _)) {
                 Ok(fd) => Some(fd),
