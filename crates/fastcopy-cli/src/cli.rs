@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Parser, ValueEnum};
-use fastcopy::{CopyOptions, DirectIo, Overwrite, Preallocate, Reflink};
+use fastcopy::{CopyOptions, DirectIo, Overwrite, Preallocate, Reflink, TreeOptions};
 
 /// Copy files with the fastest method the system offers (clone,
 /// copy_file_range, read/write), never leaving a partial file behind.
@@ -16,9 +16,11 @@ use fastcopy::{CopyOptions, DirectIo, Overwrite, Preallocate, Reflink};
 #[command(
     name = "fastcopy",
     version,
-    override_usage = "fastcopy [OPTIONS] SOURCE DEST\n       fastcopy [OPTIONS] SOURCE... DIRECTORY",
+    override_usage = "fastcopy [OPTIONS] SOURCE DEST\n       fastcopy [OPTIONS] SOURCE... DIRECTORY\n       fastcopy -r [OPTIONS] SOURCE... DEST",
     after_help = "With one SOURCE, DEST is the new file, or an existing directory to copy into.\n\
                   With several, the last argument must be an existing directory.\n\
+                  With -r, a directory SOURCE is copied with its contents: into DEST/NAME when\n\
+                  DEST is an existing directory, otherwise DEST is created as its copy.\n\
                   Exit status: 0 if every file was copied, 1 if any copy failed, 2 for usage errors."
 )]
 pub struct Cli {
@@ -33,6 +35,32 @@ pub struct Cli {
     /// Do not overwrite an existing destination (refusing is an error)
     #[arg(short = 'n', long)]
     pub no_clobber: bool,
+
+    /// Copy directories with everything in them
+    #[arg(short = 'r', short_alias = 'R', long)]
+    pub recursive: bool,
+
+    /// With -r: follow symbolic links in the sources (default: copy them as links)
+    #[arg(short = 'L', long)]
+    pub dereference: bool,
+
+    /// With -r: worker threads (default: one per core)
+    #[arg(
+        short = 'j',
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
+    pub jobs: usize,
+
+    /// With -r: stop at the first failure (default: copy the rest, exit 1 at the end)
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// With -r: copy a file only when the source is newer or differs in size
+    #[arg(short = 'u', long)]
+    pub update: bool,
 
     /// Share data blocks with the source (copy-on-write clone)
     ///
@@ -147,6 +175,16 @@ impl Cli {
             .preserve_mode(!drops(Attribute::Mode))
             .preserve_times(!drops(Attribute::Timestamps))
             .create_parents(self.parents)
+    }
+
+    /// The library options for `-r`.
+    pub fn tree_options(&self) -> TreeOptions {
+        TreeOptions::new()
+            .copy_options(self.copy_options())
+            .jobs(self.jobs)
+            .follow_links(self.dereference)
+            .fail_fast(self.fail_fast)
+            .update(self.update)
     }
 
     /// With several sources, the directory they go into; `None` with one.
@@ -276,6 +314,28 @@ mod tests {
         ] {
             assert!(dbg.contains(field), "{field} in {dbg}");
         }
+    }
+
+    #[test]
+    fn tree_flags_reach_the_tree_options() {
+        let cli = parse(&["-R", "-L", "-j", "3", "--fail-fast", "-u", "a", "b"]).unwrap();
+        assert!(cli.recursive);
+        let dbg = format!("{:?}", cli.tree_options());
+        for field in [
+            "jobs: 3",
+            "follow_links: true",
+            "fail_fast: true",
+            "update: true",
+        ] {
+            assert!(dbg.contains(field), "{field} in {dbg}");
+        }
+        let cli = parse(&["a", "b"]).unwrap();
+        assert!(!cli.recursive);
+        let dbg = format!("{:?}", cli.tree_options());
+        assert!(
+            dbg.contains("jobs: 0") && dbg.contains("follow_links: false"),
+            "{dbg}"
+        );
     }
 
     #[test]

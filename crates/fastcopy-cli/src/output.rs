@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use fastcopy::{CopyReport, Method, Metrics, Operation, Warning};
+use fastcopy::{CopyReport, Method, Metrics, Operation, TreeReport, Warning};
 use serde_json::{Value, json};
 
 /// A size in binary units with one decimal: `0 B`, `512 B`, `1.0 KiB`,
@@ -169,6 +169,88 @@ pub fn json_stats(m: &Metrics) -> Value {
         "methods": methods,
         "size_histogram": histogram,
     }})
+}
+
+/// The `-v` line of a tree: `SRC -> DST (N files, SIZE, TIME, N errors)`.
+pub fn tree_line(source: &Path, dest: &Path, r: &TreeReport) -> String {
+    format!(
+        "{} -> {} ({} files, {}, {}, {} errors)",
+        source.display(),
+        dest.display(),
+        r.metrics.files(),
+        format_size(r.metrics.bytes()),
+        format_duration(r.elapsed),
+        r.errors.len()
+    )
+}
+
+/// The counts of a tree report other than the file metrics.
+fn tree_counts(r: &TreeReport) -> Value {
+    json!({
+        "directories": r.directories,
+        "symlinks": r.symlinks,
+        "hard_links": r.hard_links,
+        "special_files": r.special_files,
+        "skipped": r.skipped,
+        "up_to_date": r.up_to_date,
+        "jobs": r.jobs,
+        "elapsed_ns": nanos(r.elapsed),
+        "warnings": r.warnings.len(),
+        "errors": r.errors.len(),
+    })
+}
+
+/// The `--json` record of one tree: where it went, the counts, the file
+/// statistics (as in `--stats --json`), and every warning and error.
+pub fn json_tree(source: &Path, dest: &Path, r: &TreeReport) -> Value {
+    json!({
+        "source": path_str(source),
+        "destination": path_str(dest),
+        "ok": r.errors.is_empty(),
+        "tree": tree_counts(r),
+        "stats": json_stats(&r.metrics)["stats"].clone(),
+        "warnings": r
+            .warnings
+            .iter()
+            .map(|w| json!({"path": path_str(&w.path), "warning": w.warning.to_string()}))
+            .collect::<Vec<_>>(),
+        "errors": r
+            .errors
+            .iter()
+            .map(|e| json!({
+                "path": path_str(e.path()),
+                "operation": operation_name(e.operation()),
+                "error": e.to_string(),
+                "error_kind": format!("{:?}", e.kind()),
+            }))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// The final `--stats --json` line of `-r`: `{"stats": {...}, "tree": {...}}`.
+pub fn json_tree_stats(r: &TreeReport) -> Value {
+    let mut v = json_stats(&r.metrics);
+    v["tree"] = tree_counts(r);
+    v
+}
+
+/// The tree lines of `--stats` with `-r`, after [`stats_table`].
+pub fn tree_table(r: &TreeReport) -> String {
+    let mut t = String::new();
+    for (label, n) in [
+        ("directories:", r.directories),
+        ("symlinks:", r.symlinks),
+        ("hard links:", r.hard_links),
+        ("fifos:", r.special_files),
+        ("skipped:", r.skipped),
+        ("up to date:", r.up_to_date),
+        ("warnings:", r.warnings.len() as u64),
+        ("errors:", r.errors.len() as u64),
+    ] {
+        let _ = writeln!(t, "{label:<15} {n}");
+    }
+    let _ = writeln!(t, "{:<15} {}", "elapsed:", format_duration(r.elapsed));
+    t
 }
 
 /// The `--stats` table for stderr: totals, methods that ran, fallback

@@ -2,7 +2,9 @@
 
 use std::sync::Mutex;
 
-use fastcopy::Progress;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use fastcopy::{Progress, TreeProgress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Files smaller than this copy too fast for a bar to be worth drawing.
@@ -77,6 +79,63 @@ impl Progress for FileProgress {
     }
 }
 
+/// The progress of a tree copy: a spinner with the files and bytes so far
+/// (the total is not known in advance: the tree is walked once).
+#[derive(Debug)]
+pub struct TreeBar {
+    bar: ProgressBar,
+    files: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl TreeBar {
+    /// A spinner on stderr labelled with `label` (the source's name).
+    pub fn new(label: String) -> TreeBar {
+        TreeBar::with_target(label, ProgressDrawTarget::stderr())
+    }
+
+    fn with_target(label: String, target: ProgressDrawTarget) -> TreeBar {
+        let style = ProgressStyle::with_template("{spinner} {prefix}: {msg} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let bar = ProgressBar::with_draw_target(None, target)
+            .with_style(style)
+            .with_prefix(label);
+        TreeBar {
+            bar,
+            files: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// Removes the spinner.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    fn show(&self, files: u64) {
+        // Formatting every entry would cost more than copying a small file.
+        if files % 64 == 1 {
+            let bytes = self.bytes.load(Ordering::Relaxed);
+            self.bar.set_message(format!(
+                "{files} files, {}",
+                crate::output::format_size(bytes)
+            ));
+        }
+    }
+}
+
+impl TreeProgress for TreeBar {
+    fn file_copied(&self, bytes: u64) {
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        let files = self.files.fetch_add(1, Ordering::Relaxed) + 1;
+        self.show(files);
+    }
+
+    fn entry_done(&self) {
+        self.bar.tick();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +162,18 @@ mod tests {
         assert_eq!(bar_of(&p), Some((1 << 20, Some(MIN_SIZE))));
         p.finish();
         assert_eq!(bar_of(&p), None);
+    }
+
+    #[test]
+    fn tree_bar_counts_files_and_bytes() {
+        let t = TreeBar::with_target("t".into(), ProgressDrawTarget::hidden());
+        t.file_copied(10);
+        t.entry_done();
+        t.file_copied(5);
+        assert_eq!(t.files.load(Ordering::Relaxed), 2);
+        assert_eq!(t.bytes.load(Ordering::Relaxed), 15);
+        assert_eq!(t.bar.message(), "1 files, 10 B");
+        t.finish();
     }
 
     #[test]

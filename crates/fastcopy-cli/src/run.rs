@@ -4,11 +4,11 @@ use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use fastcopy::Metrics;
+use fastcopy::{Metrics, TreeReport};
 
 use crate::cli::Cli;
 use crate::output;
-use crate::progress::FileProgress;
+use crate::progress::{FileProgress, TreeBar};
 
 /// Copies every source as `cli` asks, printing as it goes, and adds the
 /// number of failed copies to `failures`. Fails only when writing to
@@ -30,6 +30,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write, failures: &mut u64) -> io::Result<()>
             to_stderr(&format!("fastcopy: {problem}"));
             return Ok(());
         }
+    }
+
+    if cli.recursive {
+        return run_tree(cli, out, failures);
     }
 
     let options = cli.copy_options();
@@ -77,6 +81,90 @@ pub fn run(cli: &Cli, out: &mut dyn Write, failures: &mut u64) -> io::Result<()>
         }
     }
     out.flush()
+}
+
+/// `-r`: one tree copy per source, into `DEST/NAME` when DEST is an
+/// existing directory (always with several sources), else as DEST.
+fn run_tree(cli: &Cli, out: &mut dyn Write, failures: &mut u64) -> io::Result<()> {
+    let options = cli.tree_options();
+    let bars = !cli.json && !cli.no_progress && io::stderr().is_terminal();
+    let into_dest = std::fs::metadata(&cli.dest).is_ok_and(|m| m.is_dir());
+    let mut total = TreeReport::default();
+    let mut elapsed = std::time::Duration::ZERO;
+    for source in &cli.sources {
+        let target = if into_dest {
+            match tree_name(source) {
+                Some(name) => cli.dest.join(name),
+                None => {
+                    *failures += 1;
+                    to_stderr(&format!(
+                        "fastcopy: cannot copy '{}': it has no name to copy under",
+                        source.display()
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            cli.dest.clone()
+        };
+        let bar = bars.then(|| Arc::new(TreeBar::new(label(source))));
+        let opts = match &bar {
+            Some(bar) => options.clone().progress(bar.clone()),
+            None => options.clone(),
+        };
+        let result = fastcopy::copy_tree(source, &target, &opts);
+        if let Some(bar) = &bar {
+            bar.finish();
+        }
+        match result {
+            Ok(report) => {
+                *failures += report.errors.len() as u64;
+                for e in &report.errors {
+                    to_stderr(&format!("fastcopy: {e}"));
+                }
+                for w in &report.warnings {
+                    to_stderr(&format!("fastcopy: warning: {w}"));
+                }
+                if cli.json {
+                    writeln!(out, "{}", output::json_tree(source, &target, &report))?;
+                } else if cli.verbose {
+                    writeln!(out, "{}", output::tree_line(source, &target, &report))?;
+                }
+                elapsed += report.elapsed;
+                total.merge(report);
+            }
+            Err(e) => {
+                total.metrics.record_failure();
+                *failures += 1;
+                to_stderr(&output::error_line(source, &target, &e));
+                if cli.json {
+                    writeln!(out, "{}", output::json_failure(source, &target, &e))?;
+                }
+            }
+        }
+    }
+    total.elapsed = elapsed;
+    if cli.stats {
+        if cli.json {
+            writeln!(out, "{}", output::json_tree_stats(&total))?;
+        } else {
+            to_stderr(output::stats_table(&total.metrics).trim_end());
+            to_stderr(output::tree_table(&total).trim_end());
+        }
+    }
+    out.flush()
+}
+
+/// The name a source gets inside an existing destination directory: its
+/// last component, or the directory's own name for `.` and the like.
+fn tree_name(source: &Path) -> Option<std::ffi::OsString> {
+    match source.file_name() {
+        Some(n) => Some(n.to_owned()),
+        None => std::fs::canonicalize(source)
+            .ok()?
+            .file_name()
+            .map(ToOwned::to_owned),
+    }
 }
 
 /// The progress bar's label: the source's file name.

@@ -8,6 +8,7 @@ mod copy;
 mod errors;
 mod output;
 mod progress;
+mod tree;
 
 mod faults;
 #[cfg(target_os = "linux")]

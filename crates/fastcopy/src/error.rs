@@ -39,6 +39,23 @@ pub enum Operation {
     Sync,
     /// Renaming the finished file into place.
     Rename,
+    /// Creating a file under its final name (tree copies, in a directory
+    /// the copy created).
+    CreateFile,
+    /// Opening or listing a source directory (tree copies).
+    ReadDirectory,
+    /// Creating or opening a destination directory (tree copies).
+    CreateDirectory,
+    /// Reading or recreating a symbolic link (tree copies).
+    Symlink,
+    /// Recreating a hard link between two copied files (tree copies).
+    HardLink,
+    /// Recreating a FIFO (tree copies).
+    CreateSpecial,
+    /// Applying the owner and group (tree copies, as root).
+    SetOwner,
+    /// The destination lies inside the source directory.
+    IntoItself,
 }
 
 impl Operation {
@@ -59,6 +76,14 @@ impl Operation {
             Operation::SetTimes => "cannot set times of",
             Operation::Sync => "cannot flush",
             Operation::Rename => "cannot move new file into place at",
+            Operation::CreateFile => "cannot create",
+            Operation::ReadDirectory => "cannot read directory",
+            Operation::CreateDirectory => "cannot create directory",
+            Operation::Symlink => "cannot copy symbolic link",
+            Operation::HardLink => "cannot create hard link",
+            Operation::CreateSpecial => "cannot create special file",
+            Operation::SetOwner => "cannot set owner of",
+            Operation::IntoItself => "cannot copy a directory into itself",
         }
     }
 }

@@ -65,6 +65,7 @@ mod progress;
 mod report;
 pub mod stale;
 mod sys;
+mod tree;
 
 #[cfg(all(test, target_os = "linux"))]
 mod fault_props;
@@ -87,6 +88,7 @@ pub use options::{CopyOptions, DirectIo, Overwrite, ParseModeError, Preallocate,
 pub use probe::{Probe, Support, probe};
 pub use progress::{NoProgress, Progress};
 pub use report::{CopyReport, Fallback, Method, Warning};
+pub use tree::{TreeOptions, TreeProgress, TreeReport, TreeWarning};
 
 /// Copies the file `from` to `to` with default options: a drop-in for
 /// [`std::fs::copy`] (an existing destination is replaced, permissions are
@@ -105,4 +107,42 @@ pub fn copy_with(
     options: &CopyOptions,
 ) -> Result<CopyReport> {
     copy::copy_file(from.as_ref(), to.as_ref(), options)
+}
+
+/// Copies the directory tree `from` to `to` (which becomes the copy; an
+/// existing directory `to` is filled). Every regular file goes through the
+/// same methods and guarantees as [`copy_with`]; directories, symbolic links
+/// (not followed unless [`TreeOptions::follow_links`]), hard links within
+/// the tree and FIFOs are recreated; sockets and devices are skipped with a
+/// warning. Directory permissions and times are applied once their contents
+/// are complete; owners are kept when running as root.
+///
+/// Several worker threads copy at once. On Linux every entry is created
+/// relative to an open directory without following symbolic links, so
+/// nothing is written outside `to` even if it holds links planted to point
+/// elsewhere. A `from` that is a file or a symlink is copied as one entry.
+///
+/// Fails only when the copy cannot start (no source, `to` inside `from`,
+/// `to` not creatable); the failures of single entries are collected in
+/// [`TreeReport::errors`] and the copy goes on with the rest (unless
+/// [`TreeOptions::fail_fast`]).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let (src, dst) = (dir.path().join("a"), dir.path().join("b"));
+/// std::fs::create_dir_all(src.join("sub"))?;
+/// std::fs::write(src.join("sub/file"), b"hello")?;
+/// let report = fastcopy::copy_tree(&src, &dst, &fastcopy::TreeOptions::new())?;
+/// assert!(report.is_complete());
+/// assert_eq!(report.metrics.files(), 1);
+/// assert_eq!(std::fs::read(dst.join("sub/file"))?, b"hello");
+/// # Ok(()) }
+/// ```
+pub fn copy_tree(
+    from: impl AsRef<Path>,
+    to: impl AsRef<Path>,
+    options: &TreeOptions,
+) -> Result<TreeReport> {
+    tree::copy_tree(from.as_ref(), to.as_ref(), options)
 }

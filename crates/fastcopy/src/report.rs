@@ -134,6 +134,8 @@ pub enum Warning {
     },
     /// The set-user-ID or set-group-ID bit was not copied (not root).
     SetidDropped,
+    /// A socket or device in a tree was not copied.
+    SpecialFileSkipped(&'static str),
 }
 
 impl fmt::Display for Warning {
@@ -150,6 +152,7 @@ impl fmt::Display for Warning {
             Warning::SetidDropped => {
                 f.write_str("set-user-ID/set-group-ID bits not copied (not running as root)")
             }
+            Warning::SpecialFileSkipped(what) => write!(f, "skipped: {what}"),
         }
     }
 }

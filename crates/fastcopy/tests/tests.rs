@@ -22,4 +22,5 @@ mod same_file;
 mod sizes;
 mod sources;
 mod sparse;
+mod tree;
 mod xattrs;

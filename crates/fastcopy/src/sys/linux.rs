@@ -87,7 +87,7 @@ fn errno_of(e: &io::Error) -> Option<Errno> {
 
 /// [`is_unsupported`] for an `io::Error`; our own "copied nothing" error
 /// (kind `Unsupported`, no errno) counts too.
-fn may_fall_back(e: &io::Error) -> bool {
+pub(crate) fn may_fall_back(e: &io::Error) -> bool {
     match errno_of(e) {
         Some(errno) => is_unsupported(errno),
         None => e.kind() == io::ErrorKind::Unsupported,
@@ -98,7 +98,7 @@ fn may_fall_back(e: &io::Error) -> bool {
 /// with [`Reflink::Never`]. Btrfs, XFS, bcachefs, ZFS, overlayfs (which
 /// passes to its upper layer), NFS and SMB (server-side copies) may clone,
 /// and anything unknown is assumed to.
-fn copy_file_range_never_clones(dst: &File) -> bool {
+pub(crate) fn copy_file_range_never_clones(dst: &File) -> bool {
     const EXT234: u64 = 0xEF53;
     const TMPFS: u64 = 0x0102_1994;
     const RAMFS: u64 = 0x8584_58f6;
@@ -147,6 +147,22 @@ pub(crate) fn run_method(
     dst: &File,
     opts: &CopyOptions,
     warnings: &mut Vec<Warning>,
+) -> Step {
+    run_method_sized(method, src, src_meta, dst, opts, warnings, false)
+}
+
+/// [`run_method`], where `exact` stops the data copy once the size the
+/// source had when it was opened is copied, instead of reading on to end of
+/// file (one `copy_file_range` per small file instead of two). A source that
+/// grows meanwhile is copied as it was when measured. Tree copies use it.
+pub(crate) fn run_method_sized(
+    method: Method,
+    src: &File,
+    src_meta: &Metadata,
+    dst: &File,
+    opts: &CopyOptions,
+    warnings: &mut Vec<Warning>,
+    exact: bool,
 ) -> Step {
     if method == Method::Reflink {
         return match ficlone(src, dst) {
@@ -228,6 +244,7 @@ pub(crate) fn run_method(
         mover: &mut mover,
         size,
         written: 0,
+        stop_at: exact.then_some(size),
         progress: opts.progress.as_deref(),
     };
     let result = if sparse {
@@ -356,6 +373,8 @@ struct Copy<'a> {
     /// Bytes written to the destination so far. While 0, an "unsupported"
     /// error may still fall back.
     written: u64,
+    /// Stop once this many bytes are written (a whole-file copy only).
+    stop_at: Option<u64>,
     progress: Option<&'a dyn Progress>,
 }
 
@@ -420,6 +439,9 @@ impl Copy<'_> {
             done += n;
             if let Some(p) = self.progress {
                 p.advance(self.written, self.size);
+            }
+            if limit.is_none() && self.stop_at.is_some_and(|s| self.written >= s) {
+                break;
             }
         }
         Ok(done)
@@ -562,7 +584,7 @@ fn at_end_of_file(src: &File) -> io::Result<bool> {
 }
 
 /// `ioctl(dst, FICLONE, src)`: share all of `src`'s blocks.
-fn ficlone(src: &File, dst: &File) -> io::Result<()> {
+pub(crate) fn ficlone(src: &File, dst: &File) -> io::Result<()> {
     if hit(Point::Clone)?.is_some() {
         return Ok(());
     }

@@ -14,6 +14,9 @@
 //! | `copy_xattrs` | extended attributes |
 //! | `rename_noclobber` | atomic rename that fails if the target exists |
 //! | `process_alive` | whether a process id names a live process (for stale temporaries) |
+//! | `create_private_dir` | a directory only its owner can use (tree root) |
+//! | `copy_symlink` | recreate one symbolic link |
+//! | `copy_dir` | copy a directory tree (Linux: parallel, relative to directory descriptors) |
 
 #[cfg(unix)]
 mod unix;
@@ -36,6 +39,17 @@ mod block_clone_plan;
 mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux::*;
+#[cfg(target_os = "linux")]
+mod linux_tree;
+#[cfg(target_os = "linux")]
+pub(crate) use linux_tree::{copy_dir, copy_symlink, create_private_dir};
+
+// Directory trees elsewhere: a sequential walk with std, every file through
+// the single-file copy.
+#[cfg(not(target_os = "linux"))]
+mod tree_generic;
+#[cfg(not(target_os = "linux"))]
+pub(crate) use tree_generic::{copy_dir, copy_symlink, create_private_dir};
 
 #[cfg(any(target_os = "macos", target_os = "ios"))]
 mod macos;

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Tree-copy benchmark: fastcopy -r against cp -a, rsync -a, xcp -r and fcp.
+
+Runs every tool on the same source tree, interleaved (A B C ..., B C ... A,
+...: each round starts with the next tool, after an untimed warm-up copy), RUNS times, each into a fresh destination next to the source (same
+filesystem), and prints the median wall time per tool and its ratio to
+`cp -a`. The destinations are deleted only after the whole batch, and the
+script then syncs and waits 65 s: on a journal-less ext4 the files created
+right after a mass deletion cost ~15x more (see DEVELOPERS.md, "benchmark
+trap"): the inode allocator passes over recently deleted inodes, for longer
+while their inode-table blocks are not yet written back.
+
+    bench/tree.py SRC_TREE [--runs 3] [--tools fastcopy,cp,rsync,xcp,fcp]
+                  [--fastcopy PATH] [--peers DIR] [--strace] [--no-wait] [--keep]
+
+Make the inputs with bench/tree-setup.sh. Peers come from
+`cargo install xcp fcp` (looked up in --peers, then PATH); a missing one is
+reported and left out.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+
+def which(name, peers):
+    p = os.path.join(peers, name)
+    if os.access(p, os.X_OK):
+        return p
+    return shutil.which(name)
+
+
+def commands(args):
+    peers = args.peers
+    tools = {
+        "fastcopy": [args.fastcopy, "-r"],
+        "cp": ["cp", "-a"],
+        "rsync": ["rsync", "-a"],
+        "xcp": [which("xcp", peers), "-r"],
+        "fcp": [which("fcp", peers)],
+    }
+    out = {}
+    for name in args.tools.split(","):
+        cmd = tools[name]
+        if cmd[0] is None or shutil.which(cmd[0]) is None and not os.access(cmd[0], os.X_OK):
+            print(f"# {name}: not installed, left out", file=sys.stderr)
+            continue
+        out[name] = cmd
+    return out
+
+
+def argv(name, cmd, src, dst):
+    if name == "rsync":
+        # rsync copies the contents of SRC/ into DST/.
+        return cmd + [src + "/", dst + "/"]
+    return cmd + [src, dst]
+
+
+def run_once(name, cmd, src, dst):
+    t0 = time.perf_counter()
+    p = subprocess.run(argv(name, cmd, src, dst), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE)
+    t = time.perf_counter() - t0
+    if p.returncode != 0:
+        print(f"# {name} failed ({p.returncode}): {p.stderr[:300]!r}", file=sys.stderr)
+    return t
+
+
+def strace_counts(name, cmd, src, dst):
+    """System calls of one run: {syscall: calls}, from strace -f -c."""
+    out = dst + ".strace"
+    subprocess.run(["strace", "-f", "-c", "-o", out] + argv(name, cmd, src, dst),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    counts = {}
+    with open(out) as f:
+        for line in f:
+            m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", line)
+            if m and m.group(2) != "total":
+                counts[m.group(2)] = int(m.group(1))
+    os.remove(out)
+    return counts
+
+
+def count_files(src):
+    n = 0
+    for _, _, files in os.walk(src):
+        n += len(files)
+    return n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("src")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--tools", default="fastcopy,cp,rsync,xcp,fcp")
+    ap.add_argument("--fastcopy", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "target", "release", "fastcopy"))
+    ap.add_argument("--peers", default=os.path.expanduser("~/.cargo/bin"))
+    ap.add_argument("--strace", action="store_true",
+                    help="also count system calls per regular file (one extra run each)")
+    ap.add_argument("--no-wait", action="store_true", help="skip the 65 s pause at the end")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed cp -a runs first")
+    ap.add_argument("--keep", action="store_true",
+                    help="leave the destinations (delete them yourself after all batches: "
+                         "deleting is what makes the next files slow)")
+    args = ap.parse_args()
+
+    src = os.path.abspath(args.src.rstrip("/"))
+    base = os.path.dirname(src)
+    tools = commands(args)
+    tag = f"{os.getpid()}"
+    times = {name: [] for name in tools}
+    made = []
+    print(f"# {src}: {count_files(src)} files; uptime:{os.popen('uptime').read().strip()}")
+    # The first copy after a pause pays for what others left behind (ext4's
+    # allocator passing over recently deleted inodes, writeback): an untimed
+    # cp -a takes that, and each round starts with the next tool.
+    for w in range(args.warmup):
+        dst = os.path.join(base, f".bench-{tag}-warmup-{w}")
+        made.append(dst)
+        run_once("cp", ["cp", "-a"], src, dst)
+    names = list(tools)
+    for run in range(args.runs):
+        for name in names[run % len(names):] + names[:run % len(names)]:
+            cmd = tools[name]
+            dst = os.path.join(base, f".bench-{tag}-{name}-{run}")
+            made.append(dst)
+            times[name].append(run_once(name, cmd, src, dst))
+            print(f"#   run {run + 1} {name:9} {times[name][-1]:.3f} s", file=sys.stderr)
+    files = count_files(src)
+    calls = {}
+    if args.strace:
+        for name, cmd in tools.items():
+            dst = os.path.join(base, f".bench-{tag}-{name}-strace")
+            made.append(dst)
+            c = strace_counts(name, cmd, src, dst)
+            calls[name] = sum(c.values()) / max(files, 1)
+    print(f"# uptime after:{os.popen('uptime').read().strip()}")
+    base_t = statistics.median(times["cp"]) if "cp" in times else None
+    print("| tool | median (s) | runs (s) | vs cp -a |" + (" syscalls/file |" if calls else ""))
+    print("|---|---|---|---|" + ("---|" if calls else ""))
+    for name in tools:
+        med = statistics.median(times[name])
+        ratio = f"{med / base_t:.2f}x" if base_t else "-"
+        runs = " ".join(f"{t:.2f}" for t in times[name])
+        row = f"| {' '.join(argv(name, [os.path.basename(tools[name][0])] + tools[name][1:], 'SRC', 'DST'))} | {med:.3f} | {runs} | {ratio} |"
+        if calls:
+            row += f" {calls[name]:.1f} |"
+        print(row)
+    if args.keep:
+        print(f"# kept: {base}/.bench-{tag}-*")
+        return
+    # Delete after the batch, then let the filesystem settle: ext4 passes
+    # over recently deleted inodes, for longer while their inode-table
+    # blocks are dirty, so write everything back first.
+    for d in made:
+        shutil.rmtree(d, ignore_errors=True)
+    subprocess.run(["sync"])
+    if not args.no_wait:
+        time.sleep(65)
+
+
+if __name__ == "__main__":
+    main()

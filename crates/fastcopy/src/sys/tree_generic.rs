@@ -1,0 +1,245 @@
+//! Directory trees where no backend of their own exists yet (macOS,
+//! Windows, others): one thread, std's walk, every regular file through the
+//! single-file copy (and so through the platform's ladder). A symlink found
+//! where an entry is to be written is removed first, never written through;
+//! unlike the Linux walk this looks by path, so it does not resist someone
+//! changing the destination during the copy.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::copy::copy_file;
+use crate::error::{Error, Operation, Result};
+use crate::report::Warning;
+use crate::tree::{TreeOptions, TreeReport, TreeWarning};
+
+/// Creates `path` as a directory only its owner can use (where modes exist).
+pub(crate) fn create_private_dir(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    return std::os::unix::fs::DirBuilderExt::mode(&mut fs::DirBuilder::new(), 0o700).create(path);
+    #[cfg(not(unix))]
+    fs::create_dir(path)
+}
+
+/// Recreates the symbolic link `from` at `to`.
+pub(crate) fn copy_symlink(from: &Path, to: &Path, _opts: &TreeOptions) -> Result<()> {
+    let target = fs::read_link(from).map_err(|e| Error::new(Operation::Symlink, from, e))?;
+    make_symlink(&target, from, to).map_err(|e| Error::new(Operation::Symlink, to, e))
+}
+
+#[cfg(unix)]
+fn make_symlink(target: &Path, _from: &Path, to: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, to)
+}
+
+#[cfg(windows)]
+fn make_symlink(target: &Path, from: &Path, to: &Path) -> io::Result<()> {
+    if fs::metadata(from).is_ok_and(|m| m.is_dir()) {
+        std::os::windows::fs::symlink_dir(target, to)
+    } else {
+        std::os::windows::fs::symlink_file(target, to)
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
+fn make_symlink(_target: &Path, _from: &Path, _to: &Path) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// A file's identity for hard links: device and inode where std has them.
+#[cfg(unix)]
+fn identity(m: &fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    (m.nlink() > 1).then(|| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity(_m: &fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+struct Walk<'a> {
+    opts: &'a TreeOptions,
+    copy: crate::options::CopyOptions,
+    links: HashMap<(u64, u64), PathBuf>,
+    stop: bool,
+}
+
+/// Copies the directory `from` into the directory `to`.
+pub(crate) fn copy_dir(
+    from: &Path,
+    to: &Path,
+    created: bool,
+    opts: &TreeOptions,
+    report: &mut TreeReport,
+) -> Result<()> {
+    let mut copy = opts.copy.clone();
+    copy.progress = None;
+    let mut walk = Walk {
+        opts,
+        copy,
+        links: HashMap::new(),
+        stop: false,
+    };
+    report.jobs = 1;
+    walk.dir(from, to, created, report);
+    Ok(())
+}
+
+impl Walk<'_> {
+    fn fail(&mut self, report: &mut TreeReport, e: Error) {
+        self.stop |= self.opts.fail_fast;
+        report.metrics.record_failure();
+        report.errors.push(e);
+    }
+
+    fn done(&self) {
+        if let Some(p) = &self.opts.progress {
+            p.entry_done();
+        }
+    }
+
+    fn dir(&mut self, src: &Path, dst: &Path, created: bool, report: &mut TreeReport) {
+        let meta = match fs::metadata(src) {
+            Ok(m) => m,
+            Err(e) => return self.fail(report, Error::new(Operation::StatSource, src, e)),
+        };
+        let entries = match fs::read_dir(src) {
+            Ok(rd) => rd,
+            Err(e) => return self.fail(report, Error::new(Operation::ReadDirectory, src, e)),
+        };
+        report.directories += 1;
+        self.done();
+        for entry in entries {
+            if self.stop {
+                return;
+            }
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => return self.fail(report, Error::new(Operation::ReadDirectory, src, e)),
+            };
+            let (s, d) = (entry.path(), dst.join(entry.file_name()));
+            if let Err(e) = self.entry(&s, &d, report) {
+                self.fail(report, e);
+            }
+        }
+        if self.stop {
+            return;
+        }
+        if self.copy.preserve_mode || created {
+            if let Err(e) = fs::set_permissions(dst, meta.permissions()) {
+                self.fail(report, Error::new(Operation::SetPermissions, dst, e));
+            }
+        }
+        if self.copy.preserve_times
+            && let Ok(mtime) = meta.modified()
+        {
+            // Directories cannot be opened this way everywhere (Windows):
+            // the times are then left as they are.
+            if let Ok(f) = fs::File::open(dst) {
+                let mut times = fs::FileTimes::new().set_modified(mtime);
+                if let Ok(atime) = meta.accessed() {
+                    times = times.set_accessed(atime);
+                }
+                if let Err(e) = f.set_times(times) {
+                    self.fail(report, Error::new(Operation::SetTimes, dst, e));
+                }
+            }
+        }
+    }
+
+    /// Removes a symlink at `dst` so that nothing is written through it.
+    fn clear_link(dst: &Path) -> Result<()> {
+        if fs::symlink_metadata(dst).is_ok_and(|m| m.file_type().is_symlink()) {
+            fs::remove_file(dst).map_err(|e| Error::new(Operation::StatDestination, dst, e))?;
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, src: &Path, dst: &Path, report: &mut TreeReport) -> Result<()> {
+        let meta = if self.opts.follow_links {
+            fs::metadata(src)
+        } else {
+            fs::symlink_metadata(src)
+        }
+        .map_err(|e| Error::new(Operation::StatSource, src, e))?;
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            let created = match create_private_dir(dst) {
+                Ok(()) => true,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if !fs::symlink_metadata(dst).is_ok_and(|m| m.is_dir()) {
+                        return Err(Error::other(
+                            Operation::CreateDirectory,
+                            dst,
+                            io::ErrorKind::AlreadyExists,
+                            "something that is not a directory is in the way",
+                        ));
+                    }
+                    false
+                }
+                Err(e) => return Err(Error::new(Operation::CreateDirectory, dst, e)),
+            };
+            self.dir(src, dst, created, report);
+        } else if ft.is_symlink() {
+            Self::clear_link(dst)?;
+            copy_symlink(src, dst, self.opts)?;
+            report.symlinks += 1;
+            self.done();
+        } else if ft.is_file() {
+            Self::clear_link(dst)?;
+            if fs::symlink_metadata(dst).is_ok_and(|m| m.is_dir()) {
+                return Err(Error::other(
+                    Operation::StatDestination,
+                    dst,
+                    io::ErrorKind::IsADirectory,
+                    "cannot overwrite a directory with a file",
+                ));
+            }
+            if self.opts.update
+                && let Ok(d) = fs::metadata(dst)
+                && d.len() == meta.len()
+                && d.modified().ok() >= meta.modified().ok()
+            {
+                report.up_to_date += 1;
+                self.done();
+                return Ok(());
+            }
+            if let Some(id) = identity(&meta)
+                && let Some(first) = self.links.get(&id)
+            {
+                let _ = fs::remove_file(dst);
+                fs::hard_link(first, dst).map_err(|e| Error::new(Operation::HardLink, dst, e))?;
+                report.hard_links += 1;
+                self.done();
+                return Ok(());
+            }
+            let r = copy_file(src, dst, &self.copy)?;
+            if let Some(id) = identity(&meta) {
+                self.links.insert(id, dst.to_path_buf());
+            }
+            report.metrics.record(&r);
+            if let Some(p) = &self.opts.progress {
+                p.file_copied(r.bytes);
+            }
+            report
+                .warnings
+                .extend(r.warnings.into_iter().map(|warning| TreeWarning {
+                    path: src.to_path_buf(),
+                    warning,
+                }));
+        } else {
+            report.skipped += 1;
+            report.warnings.push(TreeWarning {
+                path: src.to_path_buf(),
+                warning: Warning::SpecialFileSkipped(
+                    "a special file (not copied on this platform)",
+                ),
+            });
+            self.done();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,288 @@
+//! Directory trees: options, report, and the portable checks around the
+//! platform's walk (`sys::copy_dir`).
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::copy;
+use crate::error::{Error, Operation, Result};
+use crate::metrics::Metrics;
+use crate::options::CopyOptions;
+use crate::report::Warning;
+use crate::sys;
+
+/// Receives progress while a tree is copied. Called from the worker
+/// threads, once per entry; keep it cheap (an atomic add).
+pub trait TreeProgress: Send + Sync {
+    /// A regular file of `bytes` bytes was copied.
+    fn file_copied(&self, _bytes: u64) {}
+    /// Some other entry (directory, link, FIFO) was created, or an entry was
+    /// skipped or failed.
+    fn entry_done(&self) {}
+}
+
+/// Options for [`copy_tree`](crate::copy_tree). A by-value builder:
+///
+/// ```
+/// use fastcopy::{CopyOptions, Reflink, TreeOptions};
+/// let opts = TreeOptions::new()
+///     .copy_options(CopyOptions::new().reflink(Reflink::Never))
+///     .jobs(4)
+///     .fail_fast(true);
+/// assert_eq!(opts.get_jobs(), 4);
+/// ```
+#[derive(Clone, Default)]
+pub struct TreeOptions {
+    pub(crate) copy: CopyOptions,
+    pub(crate) jobs: usize,
+    pub(crate) follow_links: bool,
+    pub(crate) fail_fast: bool,
+    pub(crate) update: bool,
+    pub(crate) progress: Option<Arc<dyn TreeProgress>>,
+}
+
+impl fmt::Debug for TreeOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TreeOptions")
+            .field("copy", &self.copy)
+            .field("jobs", &self.jobs)
+            .field("follow_links", &self.follow_links)
+            .field("fail_fast", &self.fail_fast)
+            .field("update", &self.update)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl TreeOptions {
+    /// The defaults: [`CopyOptions::default`] for every file, one worker per
+    /// core, symlinks copied as symlinks, go on after errors, copy
+    /// everything.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The options every regular file is copied with (overwrite, reflink,
+    /// direct I/O, mode, times, xattrs, fsync). Their per-file progress and
+    /// `create_parents` (except for the top directory) are not used.
+    pub fn copy_options(mut self, options: CopyOptions) -> Self {
+        self.copy = options;
+        self
+    }
+
+    /// Worker threads; 0 (the default) means one per core. Fewer are used
+    /// when the open-files limit is too low for this many.
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.jobs = jobs;
+        self
+    }
+
+    /// Follow symbolic links in the source and copy what they point to
+    /// (`cp -L`). Default off: links are recreated as links.
+    pub fn follow_links(mut self, on: bool) -> Self {
+        self.follow_links = on;
+        self
+    }
+
+    /// Stop at the first failure instead of copying the rest (default off).
+    pub fn fail_fast(mut self, on: bool) -> Self {
+        self.fail_fast = on;
+        self
+    }
+
+    /// Copy a regular file only when the destination lacks it, is older
+    /// than the source, or differs in size (default off: copy everything).
+    pub fn update(mut self, on: bool) -> Self {
+        self.update = on;
+        self
+    }
+
+    /// Report progress to `progress`.
+    pub fn progress(mut self, progress: Arc<dyn TreeProgress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// The worker count asked for (0: one per core).
+    pub fn get_jobs(&self) -> usize {
+        self.jobs
+    }
+
+    /// The number of workers to start: the one asked for, or the cores.
+    // Only the parallel (Linux) walk asks.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub(crate) fn workers(&self) -> usize {
+        if self.jobs > 0 {
+            self.jobs
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+}
+
+/// Something that did not go as asked in a tree copy, with the path it
+/// concerns.
+#[derive(Debug)]
+pub struct TreeWarning {
+    /// The source path.
+    pub path: PathBuf,
+    /// What happened.
+    pub warning: Warning,
+}
+
+impl fmt::Display for TreeWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "'{}': {}", self.path.display(), self.warning)
+    }
+}
+
+/// What a tree copy did. The copy went on after failures (unless
+/// [`TreeOptions::fail_fast`]); each is in [`TreeReport::errors`].
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct TreeReport {
+    /// Regular files copied: counts and bytes per method, fallbacks, size
+    /// histogram. Hard links made instead of copies are not in it.
+    pub metrics: Metrics,
+    /// Directories created or filled.
+    pub directories: u64,
+    /// Symbolic links recreated.
+    pub symlinks: u64,
+    /// Hard links recreated (second and later names of a file).
+    pub hard_links: u64,
+    /// FIFOs recreated.
+    pub special_files: u64,
+    /// Sockets and devices skipped (each also a warning).
+    pub skipped: u64,
+    /// Regular files left alone by [`TreeOptions::update`].
+    pub up_to_date: u64,
+    /// Worker threads used.
+    pub jobs: usize,
+    /// Wall time of the whole copy.
+    pub elapsed: Duration,
+    /// Warnings, each with its path.
+    pub warnings: Vec<TreeWarning>,
+    /// Every failure, each naming its path and operation.
+    pub errors: Vec<Error>,
+}
+
+impl TreeReport {
+    /// Whether every entry was copied.
+    pub fn is_complete(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// Adds `other`'s counts, warnings and errors to these (for totals over
+    /// several trees). `jobs` and `elapsed` are left as they are.
+    pub fn merge(&mut self, other: TreeReport) {
+        self.metrics.merge(&other.metrics);
+        self.directories += other.directories;
+        self.symlinks += other.symlinks;
+        self.hard_links += other.hard_links;
+        self.special_files += other.special_files;
+        self.skipped += other.skipped;
+        self.up_to_date += other.up_to_date;
+        self.warnings.extend(other.warnings);
+        self.errors.extend(other.errors);
+    }
+}
+
+/// Copies `from` to `to`; `to` becomes the copy (as `cp -rT`: an existing
+/// directory `to` is filled, not entered). See [`crate::copy_tree`].
+pub(crate) fn copy_tree(from: &Path, to: &Path, opts: &TreeOptions) -> Result<TreeReport> {
+    let start = Instant::now();
+    let meta = if opts.follow_links {
+        fs::metadata(from)
+    } else {
+        fs::symlink_metadata(from)
+    }
+    .map_err(|e| Error::new(Operation::StatSource, from, e))?;
+
+    let mut report = TreeReport {
+        jobs: 1,
+        ..TreeReport::default()
+    };
+    if meta.file_type().is_symlink() {
+        sys::copy_symlink(from, to, opts)?;
+        report.symlinks = 1;
+    } else if !meta.is_dir() {
+        let mut copy_opts = opts.copy.clone();
+        copy_opts.progress = None;
+        let r = copy::copy_file(from, to, &copy_opts)?;
+        if let Some(p) = &opts.progress {
+            p.file_copied(r.bytes);
+        }
+        report.metrics.record(&r);
+        report
+            .warnings
+            .extend(r.warnings.into_iter().map(|w| TreeWarning {
+                path: from.to_path_buf(),
+                warning: w,
+            }));
+    } else {
+        refuse_into_itself(from, to)?;
+        let created = prepare_root(to, opts)?;
+        sys::copy_dir(from, to, created, opts, &mut report)?;
+    }
+    report.elapsed = start.elapsed();
+    Ok(report)
+}
+
+/// Refuses a destination inside the source (or the source itself): the copy
+/// would never end.
+fn refuse_into_itself(from: &Path, to: &Path) -> Result<()> {
+    let src = fs::canonicalize(from).map_err(|e| Error::new(Operation::StatSource, from, e))?;
+    let dst = match fs::canonicalize(to) {
+        Ok(d) => Some(d),
+        Err(_) => match (to.parent(), to.file_name()) {
+            (Some(p), Some(name)) => {
+                let p = if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                };
+                fs::canonicalize(p).ok().map(|p| p.join(name))
+            }
+            _ => None,
+        },
+    };
+    match dst {
+        Some(dst) if dst.starts_with(&src) => Err(Error::other(
+            Operation::IntoItself,
+            to,
+            io::ErrorKind::InvalidInput,
+            &format!("it is inside the source '{}'", from.display()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Makes sure `to` is a directory: creates it (owner-only until its
+/// contents are complete) or accepts an existing one. Returns whether it
+/// was created.
+fn prepare_root(to: &Path, opts: &TreeOptions) -> Result<bool> {
+    match fs::metadata(to) {
+        Ok(m) if m.is_dir() => return Ok(false),
+        Ok(_) => {
+            return Err(Error::other(
+                Operation::CreateDirectory,
+                to,
+                io::ErrorKind::AlreadyExists,
+                "cannot overwrite a non-directory with a directory",
+            ));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::new(Operation::StatDestination, to, e)),
+    }
+    if opts.copy.create_parents
+        && let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty())
+    {
+        fs::create_dir_all(parent).map_err(|e| Error::new(Operation::CreateParents, to, e))?;
+    }
+    sys::create_private_dir(to).map_err(|e| Error::new(Operation::CreateDirectory, to, e))?;
+    Ok(true)
+}
