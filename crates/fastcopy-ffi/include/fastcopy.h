@@ -158,6 +158,52 @@ typedef struct FastcopyMetrics {
   uint64_t size_buckets[FASTCOPY_SIZE_BUCKETS];
 } FastcopyMetrics;
 
+// Options for [`fastcopy_copy_tree`]. Start from
+// [`fastcopy_tree_options_default`].
+typedef struct FastcopyTreeOptions {
+  // How every regular file is copied (overwrite, reflink, times, mode,
+  // fsync); `create_parents` applies to the destination's own parents.
+  struct FastcopyOptions file;
+  // Worker threads; 0 (the default) means one per core.
+  uint32_t jobs;
+  // Follow symbolic links in the source and copy what they point to
+  // (default off: links are recreated as links).
+  uint8_t follow_links;
+  // Stop at the first failure (default off: copy the rest and report
+  // every failure).
+  uint8_t fail_fast;
+  // Copy a file only when the destination lacks it, is older or differs
+  // in size (default off).
+  uint8_t update;
+} FastcopyTreeOptions;
+
+// What a tree copy did.
+typedef struct FastcopyTreeReport {
+  // The regular files: counts, bytes, methods, fallbacks, sizes, and
+  // `failures` (files that failed).
+  struct FastcopyMetrics metrics;
+  // Entries of any kind that failed (each is in the error message).
+  uint64_t failed_entries;
+  // Directories created or filled.
+  uint64_t directories;
+  // Symbolic links recreated.
+  uint64_t symlinks;
+  // Hard links recreated.
+  uint64_t hard_links;
+  // FIFOs recreated.
+  uint64_t special_files;
+  // Sockets and devices skipped.
+  uint64_t skipped;
+  // Files left alone because they were up to date (`update`).
+  uint64_t up_to_date;
+  // Warnings (attributes not copied, set-user-ID dropped, ...).
+  uint64_t warnings;
+  // Worker threads used.
+  uint32_t jobs;
+  // Wall time of the whole copy in nanoseconds.
+  uint64_t elapsed_ns;
+} FastcopyTreeReport;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -255,6 +301,38 @@ const char *fastcopy_version(void);
 
 // [`FASTCOPY_ABI_VERSION`] of the library actually linked.
 uint32_t fastcopy_abi_version(void);
+
+// The default tree options: [`fastcopy_options_default`](crate::fastcopy_options_default)
+// for every file, one worker per core, links copied as links, go on after
+// failures, copy everything.
+struct FastcopyTreeOptions fastcopy_tree_options_default(void);
+
+// Copies the directory tree `from` to `to`, which becomes the copy (an
+// existing directory `to` is filled). Regular files get the same methods
+// and guarantees as [`fastcopy_copy_file`](crate::fastcopy_copy_file);
+// directories, symbolic links, hard links and FIFOs are recreated;
+// sockets and devices are skipped with a warning.
+//
+// - `options`: optional; NULL means [`fastcopy_tree_options_default`].
+// - `report`: optional; written whenever the copy ran, also when some
+//   entries failed.
+// - `error`: optional; always written. When entries failed, the code and
+//   `os_error` are the first failure's and the message lists the failures
+//   (the first 20, one per line, then a count).
+//
+// Returns [`FASTCOPY_OK`](crate::FASTCOPY_OK) when every entry was copied.
+// The files are counted in the process-wide metrics.
+//
+// # Safety
+//
+// As [`fastcopy_copy_file`](crate::fastcopy_copy_file), with `options`
+// NULL or pointing to a `FastcopyTreeOptions` and `report` NULL or valid
+// for writing a `FastcopyTreeReport`.
+int32_t fastcopy_copy_tree(const char *from,
+                           const char *to,
+                           const struct FastcopyTreeOptions *options,
+                           struct FastcopyTreeReport *report,
+                           struct FastcopyError *error);
 
 #ifdef __cplusplus
 }  // extern "C"

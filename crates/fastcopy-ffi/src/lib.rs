@@ -40,6 +40,11 @@
 #![deny(missing_docs)]
 
 mod path;
+mod tree;
+
+pub use tree::{
+    FastcopyTreeOptions, FastcopyTreeReport, fastcopy_copy_tree, fastcopy_tree_options_default,
+};
 
 use std::any::Any;
 use std::ffi::{CString, c_char};

@@ -15,11 +15,11 @@ use fastcopy_ffi::*;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn serial() -> MutexGuard<'static, ()> {
+pub(crate) fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn cpath(p: &Path) -> CString {
+pub(crate) fn cpath(p: &Path) -> CString {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
@@ -41,7 +41,7 @@ fn empty_report() -> FastcopyReport {
     }
 }
 
-fn empty_error() -> FastcopyError {
+pub(crate) fn empty_error() -> FastcopyError {
     FastcopyError {
         code: -1,
         os_error: -1,
@@ -91,7 +91,7 @@ fn copy(from: &Path, to: &Path, opts: Option<FastcopyOptions>) -> Call {
 
 /// A string from the library: static ones, or a message read before it is
 /// freed (the `'static` is then the caller's promise not to keep it).
-fn static_str(p: *const c_char) -> &'static str {
+pub(crate) fn static_str(p: *const c_char) -> &'static str {
     assert!(!p.is_null());
     // SAFETY: the library's strings are NUL-terminated UTF-8, static or
     // alive until freed.
@@ -105,7 +105,7 @@ fn opts(f: impl FnOnce(&mut FastcopyOptions)) -> Option<FastcopyOptions> {
 }
 
 /// Files in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
+pub(crate) fn listing(dir: &Path) -> Vec<String> {
     let mut v: Vec<_> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
