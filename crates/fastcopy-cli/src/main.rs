@@ -1,6 +1,7 @@
 //! `fastcopy`: the command line of the fastcopy library.
 
 mod bench;
+mod clean;
 mod cli;
 mod output;
 mod probe;
@@ -13,15 +14,17 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    // `fastcopy bench ...` and `fastcopy probe ...` are tools of their own;
-    // a file named `bench` is copied with `fastcopy ./bench DEST`.
+    // `fastcopy bench|probe|clean ...` are tools of their own; a file named
+    // `bench` is copied with `fastcopy ./bench DEST`.
     let mut args = std::env::args_os();
-    if let Some(tool @ ("bench" | "probe")) = args.nth(1).as_deref().and_then(|a| a.to_str()) {
+    if let Some(tool @ ("bench" | "probe" | "clean")) =
+        args.nth(1).as_deref().and_then(|a| a.to_str())
+    {
         let argv = std::iter::once(format!("fastcopy {tool}").into()).chain(args);
-        let code = if tool == "bench" {
-            bench::main(argv)
-        } else {
-            probe::main(argv)
+        let code = match tool {
+            "bench" => bench::main(argv),
+            "probe" => probe::main(argv),
+            _ => clean::main(argv),
         };
         return ExitCode::from(code.clamp(0, 255) as u8);
     }

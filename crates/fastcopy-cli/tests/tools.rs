@@ -185,3 +185,35 @@ fn a_file_named_bench_is_copied_with_a_path() {
         .success();
     assert_eq!(fs::read(d.path().join("copy")).unwrap(), b"data");
 }
+
+/// `fastcopy clean` removes only temporaries of dead processes, and names a
+/// directory it cannot read.
+#[test]
+fn clean_removes_only_dead_processes_temporaries() {
+    let d = tempfile::tempdir().unwrap();
+    // PID 2^22+1 is above the kernel's pid_max limit: never alive.
+    let dead = d.path().join(".f.fastcopy-tmp-400001-0-1");
+    let mine = d
+        .path()
+        .join(format!(".g.fastcopy-tmp-{:x}-0-1", std::process::id()));
+    fs::write(&dead, b"partial").unwrap();
+    fs::write(&mine, b"in progress").unwrap();
+    fs::write(d.path().join("keep"), b"data").unwrap();
+    fastcopy()
+        .arg("clean")
+        .arg(d.path())
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("removed '").and(predicate::str::contains(".f.fastcopy-tmp-")),
+        );
+    let mut left = names(d.path());
+    left.sort();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(mine.exists() && d.path().join("keep").exists());
+    fastcopy()
+        .args(["clean", "/nonexistent/fastcopy-clean"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("'/nonexistent/fastcopy-clean'"));
+}

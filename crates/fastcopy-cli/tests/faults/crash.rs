@@ -40,8 +40,23 @@ fn check_after_kill(dir: &Path, pid: u32, old: bool, temp_expected: bool, what: 
             "{what}: {t}"
         );
     }
-    let removed = fastcopy::stale::remove_stale_temporaries(dir).unwrap();
+    // The documented command: `fastcopy clean DIR`.
+    let out = crate::util::fastcopy()
+        .args(["clean", "--json"])
+        .arg(dir)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let removed: Vec<String> = crate::util::json_lines(&out)
+        .iter()
+        .map(|v| v["removed"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(removed.len(), temps.len(), "{what}: {removed:?}");
+    for (r, t) in removed.iter().zip(&temps) {
+        assert!(r.ends_with(t.as_str()), "{what}: removed {r}, left {t}");
+    }
     let mut want = vec!["src"];
     if old {
         want.push("dst");
@@ -207,4 +222,101 @@ fn killed_by_the_clock_xfs() {
         let _ = fs::remove_file(&dst);
     }
     eprintln!("clock kills: {landed:?}");
+}
+
+/// A tree copy (`-r`) killed by the clock at several delays, on each
+/// filesystem: every file that exists in the copy under its final name is
+/// complete and equal to its source (files are written anonymously or under
+/// a temporary name and named only once complete); the only leftovers are
+/// temporaries named after the dead process, which `fastcopy clean` removes;
+/// and a new `-r` copy over the same place afterwards completes.
+fn tree_killed_by_the_clock(fs_: Fs, test: &str) {
+    let Some(d) = testfs::dir(fs_, test) else {
+        return;
+    };
+    let src = d.path().join("src");
+    let mut files = Vec::new();
+    for i in 0..48 {
+        let sub = src.join(format!("d{}", i % 6));
+        fs::create_dir_all(&sub).unwrap();
+        let data = testfs::pattern(2 * MIB + i * 4099, 40 + i as u64);
+        let p = sub.join(format!("f{i}"));
+        fs::write(&p, &data).unwrap();
+        files.push((format!("d{}/f{i}", i % 6), data));
+    }
+    let mut complete = Vec::new();
+    for (round, ms) in [5u64, 40, 120].into_iter().enumerate() {
+        let dst = d.path().join(format!("dst{round}"));
+        let mut child = under_std(&[], &[])
+            .current_dir(d.path())
+            .args(["-r", "--reflink=never", "src"])
+            .arg(&dst)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(ms));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let pid = child.id();
+        let mut present = 0;
+        if dst.exists() {
+            for (rel, data) in &files {
+                let p = dst.join(rel);
+                if p.exists() {
+                    assert_content(&p, data);
+                    present += 1;
+                }
+            }
+            for sub in fs::read_dir(&dst).unwrap() {
+                let sub = sub.unwrap().path();
+                for t in temporaries(&sub) {
+                    assert_eq!(
+                        fastcopy::stale::temporary_owner(t.as_ref()),
+                        Some(pid),
+                        "{fs_} {ms} ms: {t}"
+                    );
+                }
+                crate::util::fastcopy()
+                    .arg("clean")
+                    .arg(&sub)
+                    .assert()
+                    .success();
+                assert!(temporaries(&sub).is_empty(), "{fs_} {ms} ms");
+            }
+        }
+        complete.push((ms, status.signal(), present));
+        // The same copy again, into the half-made destination's parent:
+        // it completes (cp's rules: DEST exists, so DEST/src is made).
+        crate::util::fastcopy()
+            .current_dir(d.path())
+            .args(["-r", "src"])
+            .arg(&dst)
+            .assert()
+            .success();
+        let again = if dst.join("src").exists() {
+            dst.join("src")
+        } else {
+            dst.clone()
+        };
+        for (rel, data) in &files {
+            assert_content(&again.join(rel), data);
+        }
+    }
+    eprintln!("{fs_}: (delay ms, signal, complete files seen) = {complete:?}");
+}
+
+#[test]
+fn tree_killed_by_the_clock_ext4() {
+    tree_killed_by_the_clock(Fs::Ext4, "cli_tree_crash_ext4");
+}
+
+#[test]
+fn tree_killed_by_the_clock_btrfs() {
+    tree_killed_by_the_clock(Fs::Btrfs, "cli_tree_crash_btrfs");
+}
+
+#[test]
+fn tree_killed_by_the_clock_xfs() {
+    tree_killed_by_the_clock(Fs::Xfs, "cli_tree_crash_xfs");
 }
