@@ -320,3 +320,29 @@ fn tree_killed_by_the_clock_btrfs() {
 fn tree_killed_by_the_clock_xfs() {
     tree_killed_by_the_clock(Fs::Xfs, "cli_tree_crash_xfs");
 }
+
+/// A tree copy where `FICLONE` answers success without cloning (a filter
+/// returning 0): the first clone's size check catches it, cloning stops for
+/// that pair of filesystems, and every file is copied whole.
+#[test]
+fn tree_clone_that_copies_nothing_is_caught_btrfs() {
+    let Some(d) = testfs::dir(Fs::Btrfs, "cli_tree_fake_clone") else {
+        return;
+    };
+    let src = d.path().join("src");
+    fs::create_dir(&src).unwrap();
+    let mut files = Vec::new();
+    for i in 0..20 {
+        let data = testfs::pattern(64 * 1024 + i * 977, 70 + i as u64);
+        fs::write(src.join(format!("f{i}")), &data).unwrap();
+        files.push((format!("f{i}"), data));
+    }
+    under(&["ioctl:FICLONE=0"], &[])
+        .current_dir(d.path())
+        .args(["-r", "-j", "1", "src", "dst"])
+        .assert()
+        .success();
+    for (name, data) in &files {
+        assert_content(&d.path().join("dst").join(name), data);
+    }
+}

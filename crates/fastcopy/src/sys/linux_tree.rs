@@ -124,6 +124,7 @@ pub(crate) fn copy_dir(
         euid: euid.as_raw(),
         egid: rustix::process::getegid().as_raw(),
         no_clone: RwLock::new(HashSet::new()),
+        clone_verified: RwLock::new(HashSet::new()),
         never_clones: RwLock::new(HashMap::new()),
         links: Mutex::new(HashMap::new()),
         links_cv: Condvar::new(),
@@ -301,6 +302,9 @@ struct Engine<'a> {
     /// (source device, destination device) pairs where `FICLONE` said
     /// "not here".
     no_clone: RwLock<HashSet<(u64, u64)>>,
+    /// Pairs where a successful `FICLONE` was seen to really copy (the size
+    /// checked once): later clones there are trusted without a `statx`.
+    clone_verified: RwLock<HashSet<(u64, u64)>>,
     /// Per destination device: whether its `copy_file_range` never clones.
     never_clones: RwLock<HashMap<u64, bool>>,
     links: Mutex<HashMap<(u64, u64), LinkState>>,
@@ -982,12 +986,28 @@ impl Engine<'_> {
             if m == Method::Reflink {
                 match ficlone(src, &tmp) {
                     // A clone that reports success but left the file empty
-                    // (a filter answering 0) copied nothing: fall back.
-                    Ok(()) if src_meta.len() > 0 && tmp.metadata().is_ok_and(|m| m.len() == 0) => {
-                        Step::Unsupported(io::Error::new(
-                            io::ErrorKind::Unsupported,
-                            "clone reported success but the copy is empty",
-                        ))
+                    // (a filter answering 0) copied nothing: fall back, and
+                    // do not clone between these filesystems again. The
+                    // first clone of each pair is checked; once one was
+                    // real, the others are trusted (one system call less
+                    // per file).
+                    Ok(()) if src_meta.len() > 0 && !self.verified(pair) => {
+                        if tmp.metadata().is_ok_and(|m| m.len() == src_meta.len()) {
+                            self.clone_verified
+                                .write()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(pair);
+                            Step::Done(src_meta.len())
+                        } else {
+                            self.no_clone
+                                .write()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(pair);
+                            Step::Unsupported(io::Error::new(
+                                io::ErrorKind::Unsupported,
+                                "clone reported success but the copy is not the source's size",
+                            ))
+                        }
                     }
                     Ok(()) => Step::Done(src_meta.len()),
                     Err(e) if may_fall_back(&e) => {
@@ -1169,6 +1189,15 @@ impl Engine<'_> {
         }
         plan.push(Method::ReadWrite);
         plan
+    }
+
+    /// Whether a clone between this (source, destination) device pair was
+    /// already seen to copy for real.
+    fn verified(&self, pair: (u64, u64)) -> bool {
+        self.clone_verified
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&pair)
     }
 
     fn never_clones(&self, fds: &DirFds, dst: &File) -> bool {
