@@ -645,7 +645,7 @@ fn copy_file_range_stopping_early_is_not_success() {
 /// error does not, and a failure after some data leaves nothing behind.
 #[test]
 fn splice_falls_back_only_when_unsupported() {
-    let Some(d) = dir_on(Fs::Xfs, "splice_faults") else {
+    let Some(d) = dir_on(Fs::Btrfs, "splice_faults") else {
         return;
     };
     let (src, data) = source(d.path(), 3 * MIB + 7, 9);
@@ -692,7 +692,7 @@ fn splice_falls_back_only_when_unsupported() {
 /// Small files skip splice (the pipe costs more than it saves).
 #[test]
 fn small_files_do_not_splice() {
-    let Some(d) = dir_on(Fs::Xfs, "splice_small") else {
+    let Some(d) = dir_on(Fs::Btrfs, "splice_small") else {
         return;
     };
     let (src, data) = source(d.path(), 100_000, 10);

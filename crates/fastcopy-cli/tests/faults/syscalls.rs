@@ -338,11 +338,11 @@ fn write_eio_is_fatal() {
     );
 }
 
-/// `splice` (XFS with `--reflink=never`) failing for real ends the copy.
+/// `splice` (Btrfs with `--reflink=never`) failing for real ends the copy.
 #[test]
 fn splice_eio_is_fatal() {
     fatal(
-        Fs::Xfs,
+        Fs::Btrfs,
         "cli_fault_splice_eio",
         &["splice=EIO"],
         &["--reflink=never"],
