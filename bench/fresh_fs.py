@@ -95,6 +95,9 @@ def main():
                     f"| {med[label] / med[base]:.2f}x | {med[label] / med['std::fs::copy']:.2f}x |",
                     flush=True,
                 )
+            for label, _ in COMMANDS:
+                runs = " ".join(f"{t * 1000:.0f}" for t in times[label])
+                print(f"{fs} `{label}` runs (ms, in order): {runs}", file=sys.stderr, flush=True)
     finally:
         subprocess.run(["umount", MNT], stderr=subprocess.DEVNULL)
         if os.path.exists(IMG):

@@ -11,6 +11,7 @@ use std::time::Instant;
 use crate::error::{Error, Operation, Result};
 use crate::ladder;
 use crate::options::{CopyOptions, Overwrite};
+use crate::progress;
 use crate::report::CopyReport;
 use crate::sys;
 
@@ -45,10 +46,15 @@ pub(crate) fn copy_file(from: &Path, to: &Path, opts: &CopyOptions) -> Result<Co
     if let Some(p) = &opts.progress {
         p.start(total);
     }
+    progress::check(opts.progress.as_deref())
+        .map_err(|e| Error::new(Operation::Cancelled, &dest, e))?;
     let outcome = ladder::run(&plan, opts.reflink, &mut fallbacks, |method| {
         sys::run_method(method, &src, &src_meta, &tmp.file, opts, &mut warnings)
     });
     let (method, bytes) = outcome.map_err(|(op, e)| {
+        if progress::is_cancelled(&e) {
+            return Error::new(Operation::Cancelled, &dest, e);
+        }
         let path = if op == Operation::Clone { from } else { &dest };
         Error::new(op, path, e)
     })?;

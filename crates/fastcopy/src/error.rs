@@ -56,6 +56,8 @@ pub enum Operation {
     SetOwner,
     /// The destination lies inside the source directory.
     IntoItself,
+    /// [`Progress::cancelled`](crate::Progress::cancelled) asked to stop.
+    Cancelled,
 }
 
 impl Operation {
@@ -84,6 +86,7 @@ impl Operation {
             Operation::CreateSpecial => "cannot create special file",
             Operation::SetOwner => "cannot set owner of",
             Operation::IntoItself => "cannot copy a directory into itself",
+            Operation::Cancelled => "cancelled the copy to",
         }
     }
 }

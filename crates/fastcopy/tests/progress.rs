@@ -139,7 +139,72 @@ fn panic_in_progress_leaves_nothing(fs: Fs, dir: &Path) {
     }
 }
 
+/// Asks to stop once `after` bytes were reported (0: before any data).
+struct CancelAfter {
+    after: u64,
+    seen: Mutex<u64>,
+}
+
+impl Progress for CancelAfter {
+    fn advance(&self, done: u64, _total: u64) {
+        *self.seen.lock().unwrap() = done;
+    }
+    fn cancelled(&self) -> bool {
+        *self.seen.lock().unwrap() >= self.after
+    }
+}
+
+/// A copy cancelled from its progress callback, before the data or after
+/// the first chunk of each data method: `Operation::Cancelled`, the old
+/// destination intact, no temporary file; a new destination never appears.
+fn cancel_leaves_the_old_destination(fs: Fs, dir: &Path) {
+    // More than one chunk of every method (copy_file_range moves 16 MiB
+    // at a time when progress is asked for).
+    let size = 40 * MIB;
+    let src = dir.join("src");
+    write(&src, &testfs::pattern(size as usize, 93));
+    let mut cases: Vec<(CopyOptions, String, u64)> =
+        vec![(CopyOptions::new(), "defaults, before the data".into(), 0)];
+    let mut data = data_paths(fs);
+    data.push((
+        CopyOptions::new()
+            .reflink(Reflink::Never)
+            .only_method(Method::ReadWrite),
+        Method::ReadWrite,
+    ));
+    for (opts, method) in data {
+        cases.push((opts, format!("{method} after the first chunk"), 1));
+    }
+    for (opts, what, after) in cases {
+        let what = format!("{fs} {what}");
+        for (dst, old) in [(dir.join("old"), Some(b"keep me")), (dir.join("new"), None)] {
+            if let Some(old) = old {
+                write(&dst, old);
+            }
+            let stop = Arc::new(CancelAfter {
+                after,
+                seen: Mutex::new(0),
+            });
+            let e =
+                fastcopy::copy_with(&src, &dst, &opts.clone().progress(stop.clone())).unwrap_err();
+            assert_eq!(e.operation(), fastcopy::Operation::Cancelled, "{what}: {e}");
+            assert_eq!(e.path(), dst, "{what}");
+            let seen = *stop.seen.lock().unwrap();
+            assert!(seen < size, "{what}: went on to {seen} bytes");
+            match old {
+                Some(old) => {
+                    assert_file_is(&dst, old);
+                    std::fs::remove_file(&dst).unwrap();
+                }
+                None => assert!(!dst.exists(), "{what}"),
+            }
+            assert_names(dir, &["src"]);
+        }
+    }
+}
+
 per_fs!(
     progress_and_temporary_file,
-    panic_in_progress_leaves_nothing
+    panic_in_progress_leaves_nothing,
+    cancel_leaves_the_old_destination
 );

@@ -14,6 +14,7 @@ pub(crate) use super::unix::{
 use crate::fault::{Point, hit};
 use crate::ladder::Step;
 use crate::options::{CopyOptions, Reflink};
+use crate::progress;
 use crate::report::{Method, Warning};
 
 #[cfg(not(unix))]
@@ -108,6 +109,9 @@ pub(crate) fn run_method(
         done += n as u64;
         if let Some(p) = &opts.progress {
             p.advance(done, src_meta.len());
+            if let Err(e) = progress::check(Some(&**p)) {
+                return Step::Failed(e);
+            }
         }
     }
 }

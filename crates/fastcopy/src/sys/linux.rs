@@ -17,7 +17,7 @@ pub(crate) use super::unix::{
 use crate::fault::{Point, hit};
 use crate::ladder::Step;
 use crate::options::{CopyOptions, DirectIo, Preallocate, Reflink};
-use crate::progress::Progress;
+use crate::progress::{self, Progress};
 use crate::report::{Method, Warning};
 
 /// The most one `copy_file_range` call is asked to copy. The kernel copies
@@ -451,6 +451,7 @@ impl Copy<'_> {
             done += n;
             if let Some(p) = self.progress {
                 p.advance(self.written, self.size);
+                progress::check(Some(p))?;
             }
             if limit.is_none() && self.stop_at.is_some_and(|s| self.written >= s) {
                 break;

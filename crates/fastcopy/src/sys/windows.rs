@@ -29,7 +29,7 @@ use super::block_clone_plan::{self, BlockClonePlan};
 use crate::fault::{Point, hit};
 use crate::ladder::Step;
 use crate::options::{CopyOptions, DirectIo, Reflink};
-use crate::progress::Progress;
+use crate::progress::{self, Progress};
 use crate::report::{Method, Warning};
 
 #[cfg(test)]
@@ -508,6 +508,7 @@ fn block_clone(
         cloned = (r.offset + r.len).min(size);
         if let Some(p) = progress {
             p.advance(cloned, size);
+            progress::check(Some(p)).map_err(Attempt::Failed)?;
         }
     }
     set_len(dst, size).map_err(Attempt::Failed)?;
@@ -530,6 +531,8 @@ struct CopyContext<'a> {
     mismatch: Cell<bool>,
     /// The last count passed to `progress`.
     reported: Cell<u64>,
+    /// `progress` asked to stop ([`Progress::cancelled`]).
+    cancelled: Cell<bool>,
     /// A panic of the progress callback, resumed after CopyFileExW returns.
     panic: RefCell<Option<Box<dyn std::any::Any + Send>>>,
 }
@@ -566,9 +569,20 @@ unsafe extern "system" fn copy_progress(
         let done = u64::try_from(stream_transferred).unwrap_or(0);
         let total = u64::try_from(stream_size).unwrap_or(ctx.total);
         ctx.reported.set(done);
-        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| p.advance(done, total))) {
-            *ctx.panic.borrow_mut() = Some(payload);
-            return fs::PROGRESS_CANCEL;
+        let asked = panic::catch_unwind(AssertUnwindSafe(|| {
+            p.advance(done, total);
+            p.cancelled()
+        }));
+        match asked {
+            Ok(false) => {}
+            Ok(true) => {
+                ctx.cancelled.set(true);
+                return fs::PROGRESS_CANCEL;
+            }
+            Err(payload) => {
+                *ctx.panic.borrow_mut() = Some(payload);
+                return fs::PROGRESS_CANCEL;
+            }
         }
     }
     fs::PROGRESS_CONTINUE
@@ -597,6 +611,7 @@ fn copy_file_ex(
         opened: Cell::new(false),
         mismatch: Cell::new(false),
         reported: Cell::new(0),
+        cancelled: Cell::new(false),
         panic: RefCell::new(None),
     };
     let mut flags = 0;
@@ -633,6 +648,7 @@ fn copy_file_ex(
             }
             Ok(len)
         }
+        Err(_) if ctx.cancelled.get() => Err(Attempt::Failed(progress::cancelled())),
         Err(_) if ctx.mismatch.get() => Err(Attempt::Failed(io::Error::other(
             "CopyFileExW opened other files than the source and temporary file: \
              a path was replaced during the copy",
@@ -675,6 +691,7 @@ fn read_write(
         done += n as u64;
         if let Some(p) = progress {
             p.advance(done, total);
+            progress::check(Some(p)).map_err(Attempt::Failed)?;
         }
     }
 }

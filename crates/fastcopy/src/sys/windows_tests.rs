@@ -307,6 +307,7 @@ fn the_progress_routine_checks_the_files_and_reports() {
         opened: Cell::new(false),
         mismatch: Cell::new(false),
         reported: Cell::new(0),
+        cancelled: Cell::new(false),
         panic: RefCell::new(None),
     };
     let call = |reason, stream, done, src: &File, dst: &File| {
@@ -364,6 +365,7 @@ fn the_progress_routine_catches_a_panic() {
         opened: Cell::new(false),
         mismatch: Cell::new(false),
         reported: Cell::new(0),
+        cancelled: Cell::new(false),
         panic: RefCell::new(None),
     };
     // SAFETY: the handle is open and `ctx` is a live CopyContext.
@@ -382,6 +384,99 @@ fn the_progress_routine_catches_a_panic() {
     };
     assert_eq!(got, wfs::PROGRESS_CANCEL);
     assert!(ctx.panic.borrow().is_some());
+}
+
+/// Asks to stop once `after` bytes have been reported (0: before any data).
+struct CancelAfter {
+    after: u64,
+    seen: Mutex<u64>,
+}
+
+impl CancelAfter {
+    fn new(after: u64) -> CancelAfter {
+        CancelAfter {
+            after,
+            seen: Mutex::new(0),
+        }
+    }
+}
+
+impl Progress for CancelAfter {
+    fn advance(&self, done: u64, _total: u64) {
+        *self.seen.lock().unwrap() = done;
+    }
+    fn cancelled(&self) -> bool {
+        *self.seen.lock().unwrap() >= self.after
+    }
+}
+
+#[test]
+fn the_progress_routine_cancels_when_asked() {
+    let d = dir();
+    let a = d.path().join("a");
+    fs::write(&a, b"aaaa").unwrap();
+    let fa = File::open(&a).unwrap();
+    let id = FileId::of(handle(&fa)).unwrap();
+    let stop = CancelAfter::new(2);
+    let ctx = CopyContext {
+        progress: Some(&stop),
+        total: 4,
+        src: id,
+        dst: id,
+        opened: Cell::new(false),
+        mismatch: Cell::new(false),
+        reported: Cell::new(0),
+        cancelled: Cell::new(false),
+        panic: RefCell::new(None),
+    };
+    let call = |done| {
+        // SAFETY: the handle is open and `ctx` is a live CopyContext.
+        unsafe {
+            copy_progress(
+                4,
+                done,
+                4,
+                done,
+                1,
+                wfs::CALLBACK_CHUNK_FINISHED,
+                handle(&fa),
+                handle(&fa),
+                (&raw const ctx).cast(),
+            )
+        }
+    };
+    assert_eq!(call(1), wfs::PROGRESS_CONTINUE);
+    assert!(!ctx.cancelled.get());
+    assert_eq!(call(2), wfs::PROGRESS_CANCEL);
+    assert!(ctx.cancelled.get() && !ctx.mismatch.get());
+}
+
+/// Cancelled before the data or part way through the read/write loop: an
+/// error saying so, the old destination intact, no temporary file.
+#[test]
+fn a_cancelled_copy_leaves_the_destination_as_it_was() {
+    let len = 3 << 20;
+    for (after, only) in [
+        (0, None),
+        (0, Some(Method::ReadWrite)),
+        (1, Some(Method::ReadWrite)),
+    ] {
+        let d = dir();
+        let (src, dst) = (d.path().join("src"), d.path().join("dst"));
+        fs::write(&src, content(len, 5)).unwrap();
+        fs::write(&dst, b"old").unwrap();
+        let stop = Arc::new(CancelAfter::new(after));
+        let mut opts = CopyOptions::new().progress(stop.clone());
+        if let Some(m) = only {
+            opts = opts.only_method(m);
+        }
+        let e = crate::copy_with(&src, &dst, &opts).unwrap_err();
+        assert_eq!(e.operation(), Operation::Cancelled, "{after} {only:?}: {e}");
+        let seen = *stop.seen.lock().unwrap();
+        assert!(seen < len as u64, "{after} {only:?}: stopped at {seen}");
+        assert_eq!(fs::read(&dst).unwrap(), b"old");
+        assert!(leftovers(d.path()).is_empty(), "{:?}", leftovers(d.path()));
+    }
 }
 
 struct Panicker;
