@@ -42,6 +42,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    if progress::interrupted() {
+        // Like a shell's status for a process ended by SIGINT.
+        return ExitCode::from(130);
+    }
     if failures == 0 {
         ExitCode::SUCCESS
     } else {

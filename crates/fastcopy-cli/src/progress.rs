@@ -1,8 +1,7 @@
 //! The progress bar: the library's [`Progress`] trait drawn with indicatif.
 
-use std::sync::Mutex;
-
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use fastcopy::{Progress, TreeProgress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -76,6 +75,49 @@ impl Progress for FileProgress {
             bar.set_length(total);
             bar.set_position(done);
         }
+    }
+}
+
+/// Set by the first Ctrl-C (or SIGTERM, SIGHUP) once [`watch_interrupts`]
+/// is on.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// From now on, the first Ctrl-C, SIGTERM or SIGHUP asks the running copy
+/// to stop (it removes its temporary file and leaves the destination as it
+/// was); a second one ends the process at once, exit status 130.
+pub fn watch_interrupts() {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+}
+
+/// Whether an interrupt arrived.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// What a single-file copy reports to: the bar when there is one, and the
+/// interrupt flag as the copy's cancellation.
+#[derive(Debug)]
+pub struct Watch(pub Option<Arc<FileProgress>>);
+
+impl Progress for Watch {
+    fn start(&self, total: u64) {
+        if let Some(bar) = &self.0 {
+            bar.start(total);
+        }
+    }
+
+    fn advance(&self, done: u64, total: u64) {
+        if let Some(bar) = &self.0 {
+            bar.advance(done, total);
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        interrupted()
     }
 }
 

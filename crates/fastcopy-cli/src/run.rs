@@ -8,7 +8,7 @@ use fastcopy::{Metrics, TreeReport};
 
 use crate::cli::Cli;
 use crate::output;
-use crate::progress::{FileProgress, TreeBar};
+use crate::progress::{self, FileProgress, TreeBar, Watch};
 
 /// Copies every source as `cli` asks, printing as it goes, and adds the
 /// number of failed copies to `failures`. Fails only when writing to
@@ -39,17 +39,19 @@ pub fn run(cli: &Cli, out: &mut dyn Write, failures: &mut u64) -> io::Result<()>
     let options = cli.copy_options();
     let bars = !cli.json && !cli.no_progress && io::stderr().is_terminal();
     let mut metrics = Metrics::new();
+    // Ctrl-C stops the copy cleanly (tree copies keep the default: the
+    // process ends, and `fastcopy clean` removes what it left).
+    progress::watch_interrupts();
     for source in &cli.sources {
+        if progress::interrupted() {
+            break;
+        }
         let bar = bars.then(|| Arc::new(FileProgress::new(label(source))));
-        let result = match &bar {
-            Some(bar) => {
-                let opts = options.clone().progress(bar.clone());
-                let result = fastcopy::copy_with(source, &cli.dest, &opts);
-                bar.finish();
-                result
-            }
-            None => fastcopy::copy_with(source, &cli.dest, &options),
-        };
+        let opts = options.clone().progress(Arc::new(Watch(bar.clone())));
+        let result = fastcopy::copy_with(source, &cli.dest, &opts);
+        if let Some(bar) = &bar {
+            bar.finish();
+        }
         match result {
             Ok(report) => {
                 metrics.record(&report);

@@ -78,3 +78,52 @@ fn bar_for_large_files_on_a_terminal_only() {
         .stderr("");
     crate::util::assert_no_temp(d.path());
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM in the middle of a copy: the copy stops,
+/// removes its temporary file and leaves the old destination; exit status
+/// 130 and a message saying the copy was cancelled.
+#[test]
+fn an_interrupt_cancels_the_copy_cleanly() {
+    for signal in ["INT", "TERM"] {
+        let d = tempfile::tempdir().unwrap();
+        let (src, dst) = (d.path().join("src"), d.path().join("dst"));
+        // Large enough to take a while with O_DIRECT (hundreds of ms here).
+        let chunk: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+        let mut data = Vec::with_capacity(256 << 20);
+        for _ in 0..256 {
+            data.extend_from_slice(&chunk);
+        }
+        fs::write(&src, &data).unwrap();
+        fs::write(&dst, b"old").unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_fastcopy"))
+            .arg("--direct-io=always")
+            .arg(&src)
+            .arg(&dst)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The temporary file appears after the handler is installed.
+        let started = std::time::Instant::now();
+        while !crate::util::names(d.path())
+            .iter()
+            .any(|n| n.contains(fastcopy::TEMP_MARKER))
+        {
+            assert!(
+                started.elapsed().as_secs() < 20,
+                "no temporary file appeared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let killed = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "SIG{signal}: {stderr}");
+        assert!(stderr.contains("cancel"), "SIG{signal}: {stderr}");
+        assert_eq!(fs::read(&dst).unwrap(), b"old", "SIG{signal}");
+        assert_eq!(crate::util::names(d.path()), ["dst", "src"], "SIG{signal}");
+    }
+}

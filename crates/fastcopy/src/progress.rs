@@ -35,7 +35,7 @@ pub(crate) struct Cancelled;
 
 impl fmt::Display for Cancelled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the copy was cancelled by its progress callback")
+        f.write_str("stopped on request")
     }
 }
 
