@@ -50,15 +50,15 @@ pub fn clones(fs: Fs) -> bool {
 }
 
 /// The method that copies a `size`-byte file with `Reflink::Never` on
-/// `fs`: the kernel copy where it cannot clone; on Btrfs splice for large
-/// files; otherwise the read/write loop.
+/// `fs`: the kernel copy where it cannot clone; elsewhere splice for large
+/// files and the read/write loop for small ones.
 pub fn never_method(fs: Fs, size: u64) -> fastcopy::Method {
     use fastcopy::Method;
     if size == 0 {
         Method::ReadWrite
     } else if !clones(fs) {
         Method::CopyFileRange
-    } else if size >= fastcopy::SPLICE_MIN_SIZE && fs != Fs::Xfs {
+    } else if size >= fastcopy::SPLICE_MIN_SIZE {
         Method::Splice
     } else {
         Method::ReadWrite

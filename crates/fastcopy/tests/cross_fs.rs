@@ -18,15 +18,13 @@ fn across(from: Fs, to: Fs, test: &str) {
     assert_file_is(&dst, &data);
     assert_eq!(r.bytes, data.len() as u64);
     assert!(
-        // Splice is not planned onto XFS (README, "Measured").
-        matches!(r.method, Method::CopyFileRange | Method::Splice)
-            || (to == Fs::Xfs && r.method == Method::ReadWrite),
+        matches!(r.method, Method::CopyFileRange | Method::Splice),
         "{from}->{to}: {r:?}"
     );
     let first = r.fallbacks.first().expect("a clone was tried first");
     assert_eq!(first.method, Method::Reflink, "{r:?}");
     assert_eq!(first.error.raw_os_error(), Some(EXDEV), "{r:?}");
-    if matches!(r.method, Method::Splice | Method::ReadWrite) {
+    if r.method == Method::Splice {
         // copy_file_range was tried and refused across filesystems too.
         assert_eq!(r.fallbacks.len(), 2, "{r:?}");
         assert_eq!(r.fallbacks[1].method, Method::CopyFileRange, "{r:?}");

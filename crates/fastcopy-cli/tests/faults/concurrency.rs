@@ -41,11 +41,10 @@ fn sixteen_at_once(fs_: Fs, test: &str) {
             let out = c.wait_with_output().unwrap();
             assert!(out.status.success(), "{fs_} {flags:?} copy {i}: {out:?}");
             let r = &json_lines(&out.stdout)[0];
-            let want = match (flags.is_empty(), fs_) {
-                (true, _) => "reflink",
-                // Splice is not planned onto XFS (README, "Measured").
-                (false, Fs::Xfs) => "read_write",
-                (false, _) => "splice",
+            let want = if flags.is_empty() {
+                "reflink"
+            } else {
+                "splice"
             };
             assert_eq!(r["method"], want, "{fs_} {flags:?}");
             assert_content(&d.path().join(format!("dst{i}")), &data);

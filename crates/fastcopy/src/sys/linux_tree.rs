@@ -1183,7 +1183,7 @@ impl Engine<'_> {
                 plan.push(Method::CopyFileRange);
             }
             // As for a single file (sys::linux::plan).
-            if size >= super::linux::SPLICE_MIN_SIZE && super::linux::splice_helps(dst) {
+            if size >= super::linux::SPLICE_MIN_SIZE {
                 plan.push(Method::Splice);
             }
         }
