@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """1 GiB copies timed on a fresh filesystem each run (run as root).
 
-Usage: bench/fresh_fs.py [--runs N] [--size-mib N] FS [FS...]   (FS: ext4, btrfs, xfs)
+Usage: bench/fresh_fs.py [--runs N] [--size-mib N] [--methods] FS [FS...]   (FS: ext4, btrfs, xfs)
 
 Deleting a large file just before a timed copy made the next copy slow or
 bimodal for every tool (see README, "Measured"). Here every run gets a new
@@ -39,6 +39,14 @@ COMMANDS = [
 ]
 # No discard: a discard punches holes in the image, and the host filesystem
 # then allocates those blocks again while a copy is timed.
+ONE_METHOD = os.path.join(ROOT, "target/release/examples/one_method")
+# `--methods`: the library's kernel-side copy without cloning against its
+# read/write loop and cp (one method each, no fallback).
+METHODS = [
+    ("splice", lambda s, d: [ONE_METHOD, "splice", s, d]),
+    ("read_write", lambda s, d: [ONE_METHOD, "read_write", s, d]),
+    ("cp --reflink=never", lambda s, d: ["cp", "--reflink=never", s, d]),
+]
 MKFS = {
     "ext4": ["mkfs.ext4", "-q", "-F", "-E", "nodiscard"],
     "btrfs": ["mkfs.btrfs", "-q", "-f", "-K"],
@@ -85,13 +93,20 @@ def touch_memory(size_mib):
     os.unlink(path)
 
 
+def vs_std(med, label):
+    std = med.get("std::fs::copy")
+    return f"{med[label] / std:.2f}x" if std else "-"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--size-mib", type=int, default=1024)
+    ap.add_argument("--methods", action="store_true", help="splice and read/write against cp")
     ap.add_argument("fs", nargs="+", choices=sorted(MKFS))
     args = ap.parse_args()
-    for tool in (FASTCOPY, STD_COPY):
+    commands = METHODS if args.methods else COMMANDS
+    for tool in (FASTCOPY, STD_COPY, ONE_METHOD):
         if not os.path.exists(tool):
             sys.exit(f"missing {tool}: run `cargo build --release --workspace --bins --examples`")
     os.makedirs(MNT, exist_ok=True)
@@ -106,29 +121,29 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     try:
         for fs in args.fs:
-            times = {label: [] for label, _ in COMMANDS}
+            times = {label: [] for label, _ in commands}
             for run in range(args.runs):
                 # Forward, then backward: no command always follows the same one.
-                order = COMMANDS if run % 2 == 0 else COMMANDS[::-1]
+                order = commands if run % 2 == 0 else commands[::-1]
                 for label, argv in order:
                     src = fresh(fs, args.size_mib)
                     dst = os.path.join(MNT, "dst")
                     t0 = time.perf_counter()
-                    subprocess.run(argv(src, dst), check=True)
+                    subprocess.run(argv(src, dst), check=True, stdout=subprocess.DEVNULL)
                     times[label].append(time.perf_counter() - t0)
             med = {k: statistics.median(v) for k, v in times.items()}
             low = {k: min(v) for k, v in times.items()}
-            for label, _ in COMMANDS:
+            for label, _ in commands:
                 v = times[label]
-                base = "cp --reflink=never" if "never" in label else "cp"
+                base = "cp --reflink=never" if args.methods or "never" in label else "cp"
                 print(
                     f"| {fs} | `{label}` | {med[label] * 1000:.1f} ms "
                     f"| {low[label] * 1000:.1f} ms | {max(v) * 1000:.1f} ms "
                     f"| {med[label] / med[base]:.2f}x | {low[label] / low[base]:.2f}x "
-                    f"| {med[label] / med['std::fs::copy']:.2f}x |",
+                    f"| {vs_std(med, label)} |",
                     flush=True,
                 )
-            for label, _ in COMMANDS:
+            for label, _ in commands:
                 runs = " ".join(f"{t * 1000:.0f}" for t in times[label])
                 print(f"{fs} `{label}` runs (ms, in order): {runs}", file=sys.stderr, flush=True)
     finally:

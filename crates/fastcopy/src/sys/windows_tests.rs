@@ -289,6 +289,21 @@ fn progress_reaches_the_total() {
     }
 }
 
+/// What CopyFileExW's progress routine gets, before any call.
+fn context(progress: &dyn Progress, total: u64, src: FileId, dst: FileId) -> CopyContext<'_> {
+    CopyContext {
+        progress: Some(progress),
+        total,
+        src,
+        dst,
+        opened: Cell::new(false),
+        mismatch: Cell::new(false),
+        reported: Cell::new(0),
+        cancelled: Cell::new(false),
+        panic: RefCell::new(None),
+    }
+}
+
 /// The progress routine itself, called as CopyFileExW calls it (wine 8's
 /// CopyFileExW never calls it, so it is exercised here directly).
 #[test]
@@ -299,17 +314,12 @@ fn the_progress_routine_checks_the_files_and_reports() {
     fs::write(&b, b"bbbb").unwrap();
     let (fa, fb) = (File::open(&a).unwrap(), File::open(&b).unwrap());
     let rec = Recorder::default();
-    let ctx = CopyContext {
-        progress: Some(&rec),
-        total: 4,
-        src: FileId::of(handle(&fa)).unwrap(),
-        dst: FileId::of(handle(&fb)).unwrap(),
-        opened: Cell::new(false),
-        mismatch: Cell::new(false),
-        reported: Cell::new(0),
-        cancelled: Cell::new(false),
-        panic: RefCell::new(None),
-    };
+    let ctx = context(
+        &rec,
+        4,
+        FileId::of(handle(&fa)).unwrap(),
+        FileId::of(handle(&fb)).unwrap(),
+    );
     let call = |reason, stream, done, src: &File, dst: &File| {
         // SAFETY: the handles are open and `ctx` is a live CopyContext.
         unsafe {
@@ -357,17 +367,7 @@ fn the_progress_routine_catches_a_panic() {
     fs::write(&a, b"a").unwrap();
     let fa = File::open(&a).unwrap();
     let id = FileId::of(handle(&fa)).unwrap();
-    let ctx = CopyContext {
-        progress: Some(&Panicker),
-        total: 1,
-        src: id,
-        dst: id,
-        opened: Cell::new(false),
-        mismatch: Cell::new(false),
-        reported: Cell::new(0),
-        cancelled: Cell::new(false),
-        panic: RefCell::new(None),
-    };
+    let ctx = context(&Panicker, 1, id, id);
     // SAFETY: the handle is open and `ctx` is a live CopyContext.
     let got = unsafe {
         copy_progress(
@@ -418,17 +418,7 @@ fn the_progress_routine_cancels_when_asked() {
     let fa = File::open(&a).unwrap();
     let id = FileId::of(handle(&fa)).unwrap();
     let stop = CancelAfter::new(2);
-    let ctx = CopyContext {
-        progress: Some(&stop),
-        total: 4,
-        src: id,
-        dst: id,
-        opened: Cell::new(false),
-        mismatch: Cell::new(false),
-        reported: Cell::new(0),
-        cancelled: Cell::new(false),
-        panic: RefCell::new(None),
-    };
+    let ctx = context(&stop, 4, id, id);
     let call = |done| {
         // SAFETY: the handle is open and `ctx` is a live CopyContext.
         unsafe {
