@@ -24,8 +24,9 @@ use crate::copy::TEMP_MARKER;
 use crate::sys;
 
 /// The process id recorded in the name of a fastcopy temporary file, or
-/// `None` when `name` is not one (`.NAME.fastcopy-tmp-PID-N-NANOS`, with
-/// `PID`, `N` and `NANOS` in hexadecimal).
+/// `None` when `name` is not one (`.NAME.fastcopy-tmp-PID-N-NANOS` from a
+/// single copy, `.NAME.fastcopy-tmp-PID-N` from a tree copy, the numbers in
+/// hexadecimal).
 pub fn temporary_owner(name: &OsStr) -> Option<u32> {
     let name = name.to_str()?;
     if !name.starts_with('.') {
@@ -33,12 +34,12 @@ pub fn temporary_owner(name: &OsStr) -> Option<u32> {
     }
     let (_, unique) = name.rsplit_once(TEMP_MARKER)?;
     let mut parts = unique.split('-');
-    let (pid, n, nanos) = (parts.next()?, parts.next()?, parts.next()?);
+    let (pid, n, nanos) = (parts.next()?, parts.next()?, parts.next());
     if parts.next().is_some() {
         return None;
     }
     let hex = |s: &str| !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    if !(hex(pid) && hex(n) && hex(nanos)) {
+    if !(hex(pid) && hex(n) && nanos.is_none_or(hex)) {
         return None;
     }
     u32::from_str_radix(pid, 16).ok().filter(|&p| p != 0)
@@ -106,10 +107,12 @@ mod tests {
         assert_eq!(owner(".file.txt.fastcopy-tmp-3039-0-1a2b"), Some(0x3039));
         assert_eq!(owner(".a.fastcopy-tmp-1.fastcopy-tmp-ff-2-3"), Some(0xff));
         assert_eq!(owner("..fastcopy-tmp-1-0-0"), Some(1));
+        // A tree copy's name has no time part.
+        assert_eq!(owner(".file.fastcopy-tmp-3039-0"), Some(0x3039));
         for not_ours in [
             "file.txt",
             "file.fastcopy-tmp-3039-0-1a2b",
-            ".file.fastcopy-tmp-3039-0",
+            ".file.fastcopy-tmp-3039",
             ".file.fastcopy-tmp-3039-0-1a2b-7",
             ".file.fastcopy-tmp-zz-0-1",
             ".file.fastcopy-tmp--0-1",

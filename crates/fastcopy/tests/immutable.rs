@@ -30,11 +30,7 @@ impl Drop for Attr {
 fn immutable_destination_then_a_clone_btrfs() {
     if !rustix::process::geteuid().is_root() {
         // chattr +i needs CAP_LINUX_IMMUTABLE.
-        assert!(
-            std::env::var_os("FASTCOPY_REQUIRE_TESTFS").is_none_or(|v| v != "1"),
-            "needs root"
-        );
-        eprintln!("SKIPPED immutable_destination_then_a_clone_btrfs: needs root");
+        testfs::skipped("immutable_destination_then_a_clone_btrfs", "needs root");
         return;
     }
     let Some(d) = testfs::dir(Fs::Btrfs, "immutable_then_clone") else {

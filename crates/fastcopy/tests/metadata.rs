@@ -53,7 +53,10 @@ fn times_before_1970(fs: Fs, dir: &Path) {
     let at = UNIX_EPOCH - Duration::new(2_000_000_000, 1);
     set_times(&src, at, mt);
     if mtime(&src) != mt || atime(&src) != at {
-        eprintln!("SKIPPED times_before_1970 on {fs}: it does not store such times");
+        testfs::skipped(
+            &format!("times_before_1970::{fs}"),
+            "it does not store such times",
+        );
         return;
     }
     let dst = dir.join("dst");
@@ -97,7 +100,7 @@ fn preserve_mode_off(fs: Fs, dir: &Path) {
 /// As root, set-user-ID and set-group-ID are copied.
 fn setid_kept_as_root(fs: Fs, dir: &Path) {
     if !rustix::process::geteuid().is_root() {
-        eprintln!("SKIPPED setid_kept_as_root on {fs}: not root");
+        testfs::skipped(&format!("setid_kept_as_root::{fs}"), "not root");
         return;
     }
     for m in [0o4755, 0o2750, 0o6711, 0o1777] {
@@ -137,7 +140,10 @@ fn setid_dropped_for_non_root() {
         return;
     }
     if !rustix::process::geteuid().is_root() {
-        eprintln!("SKIPPED setid_dropped_for_non_root: needs root to start a non-root child");
+        testfs::skipped(
+            "setid_dropped_for_non_root",
+            "needs root to start a non-root child",
+        );
         return;
     }
     let Some(d) = testfs::dir(Fs::Ext4, "setid_dropped") else {

@@ -65,7 +65,10 @@ fn sysfs_file(fs: Fs, dir: &Path) {
         .map(Path::new)
         .find(|p| std::fs::read(p).is_ok())
     else {
-        eprintln!("SKIPPED sysfs_file on {fs}: none of {candidates:?} is readable");
+        testfs::skipped(
+            &format!("sysfs_file::{fs}"),
+            &format!("none of {candidates:?} is readable"),
+        );
         return;
     };
     let want = std::fs::read(src).unwrap();

@@ -112,19 +112,27 @@ pub fn dir(fs: Fs, test_name: &str) -> Option<tempfile::TempDir> {
     match made {
         Ok(dir) => Some(dir),
         Err(reason) => {
-            if std::env::var_os(REQUIRE_ENV).is_some_and(|v| v == "1") {
-                panic!(
-                    "{test_name}: {fs} unavailable: {reason} (and {REQUIRE_ENV}=1 forbids skipping)"
-                );
-            }
-            // Written to the stderr handle rather than with `eprintln!`, which
-            // the test harness captures (and hides for passing tests): a skip
-            // must be visible in a plain `cargo test` run.
-            let line = format!("SKIPPED {test_name}: {fs} unavailable: {reason}\n");
-            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+            skipped(test_name, &format!("{fs} unavailable: {reason}"));
             None
         }
     }
+}
+
+/// Says that `test_name` did not run what it tests, and why: a line
+/// `SKIPPED <test>: <reason>` on the stderr handle (not `eprintln!`, which
+/// the test harness captures and hides for passing tests), so that a skip
+/// is visible in a plain `cargo test` run.
+///
+/// # Panics
+///
+/// With `FASTCOPY_REQUIRE_TESTFS=1` (CI), instead of skipping: CI runs
+/// every test for real.
+pub fn skipped(test_name: &str, reason: &str) {
+    if std::env::var_os(REQUIRE_ENV).is_some_and(|v| v == "1") {
+        panic!("{test_name}: {reason} (and {REQUIRE_ENV}=1 forbids skipping)");
+    }
+    let line = format!("SKIPPED {test_name}: {reason}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 }
 
 #[cfg(test)]

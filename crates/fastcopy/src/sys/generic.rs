@@ -4,17 +4,16 @@
 use std::fs::{File, Metadata};
 #[cfg(not(unix))]
 use std::fs::{OpenOptions, Permissions};
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::Path;
 
+use super::rw_loop::{self, Stop};
 #[cfg(unix)]
 pub(crate) use super::unix::{
     create_temp, final_permissions, initial_mode, open_source, same_file, special_kind,
 };
-use crate::fault::{Point, hit};
 use crate::ladder::Step;
 use crate::options::{CopyOptions, Reflink};
-use crate::progress;
 use crate::report::{Method, Warning};
 
 #[cfg(not(unix))]
@@ -69,9 +68,9 @@ pub(crate) fn plan(opts: &CopyOptions, _src: &Metadata, _dst: &File) -> Vec<Meth
 
 pub(crate) fn run_method(
     method: Method,
-    mut src: &File,
+    src: &File,
     src_meta: &Metadata,
-    mut dst: &File,
+    dst: &File,
     opts: &CopyOptions,
     _warnings: &mut Vec<Warning>,
 ) -> Step {
@@ -81,38 +80,13 @@ pub(crate) fn run_method(
             "not available on this platform",
         ));
     }
-    let mut buf = vec![0u8; 256 << 10];
-    let mut done = 0u64;
-    loop {
-        let read = match hit(Point::Read) {
-            Ok(Some(n)) => Ok(n),
-            Ok(None) => src.read(&mut buf),
-            Err(e) => Err(e),
-        };
-        let n = match read {
-            Ok(0) => return Step::Done(done),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if done == 0 && e.kind() == io::ErrorKind::Unsupported => {
-                return Step::Unsupported(e);
-            }
-            Err(e) => return Step::Failed(e),
-        };
-        let write = match hit(Point::Write) {
-            Ok(Some(_)) => Err(io::ErrorKind::WriteZero.into()),
-            Ok(None) => dst.write_all(&buf[..n]),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = write {
-            return Step::Failed(e);
+    let progress = opts.progress.as_deref();
+    match rw_loop::copy(src, dst, 256 << 10, src_meta.len(), progress) {
+        Ok(done) => Step::Done(done),
+        Err(Stop::BeforeWriting(e)) if e.kind() == io::ErrorKind::Unsupported => {
+            Step::Unsupported(e)
         }
-        done += n as u64;
-        if let Some(p) = &opts.progress {
-            p.advance(done, src_meta.len());
-            if let Err(e) = progress::check(Some(&**p)) {
-                return Step::Failed(e);
-            }
-        }
+        Err(Stop::BeforeWriting(e) | Stop::Failed(e)) => Step::Failed(e),
     }
 }
 

@@ -5,14 +5,14 @@ use std::fs::{File, Metadata};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 
-use rustix::fs::{FallocateFlags, OFlags, RenameFlags, SeekFrom};
+use rustix::fs::{FallocateFlags, OFlags, SeekFrom};
 use rustix::io::Errno;
 use rustix::pipe::{PipeFlags, SpliceFlags};
 
 pub(crate) use super::unix::{
-    create_temp, final_permissions, initial_mode, open_source, same_file, special_kind,
+    create_temp, final_permissions, initial_mode, open_source, rename_noclobber, same_file,
+    special_kind,
 };
 use crate::fault::{Point, hit};
 use crate::ladder::Step;
@@ -111,20 +111,33 @@ pub(crate) fn copy_file_range_never_clones(dst: &File) -> bool {
 
 /// The methods to try, in order.
 pub(crate) fn plan(opts: &CopyOptions, src: &Metadata, dst: &File) -> Vec<Method> {
-    let size = src.len();
+    plan_for(opts, src.len(), true, || copy_file_range_never_clones(dst))
+}
+
+/// The methods to try for a file of `size` bytes, in order: the one place
+/// that decides the Linux ladder, for single files and trees. `may_clone`
+/// is false where a clone between the same devices was already refused
+/// (trees remember that); `never_clones` says whether the destination's
+/// `copy_file_range` can share blocks, asked only with `Reflink::Never`.
+pub(crate) fn plan_for(
+    opts: &CopyOptions,
+    size: u64,
+    may_clone: bool,
+    never_clones: impl FnOnce() -> bool,
+) -> Vec<Method> {
     let mut plan = Vec::with_capacity(3);
     match opts.reflink {
         // Only a clone will do; the ladder turns its refusal into an error.
         Reflink::Always => return vec![Method::Reflink],
         // An empty file (or a procfs file, which says it is empty) has
         // nothing to clone.
-        Reflink::Auto if size > 0 => plan.push(Method::Reflink),
+        Reflink::Auto if size > 0 && may_clone => plan.push(Method::Reflink),
         Reflink::Auto | Reflink::Never => {}
     }
     if opts.direct_io == DirectIo::Always {
         plan.push(Method::DirectIo);
     } else if size > 0 {
-        if opts.reflink != Reflink::Never || copy_file_range_never_clones(dst) {
+        if opts.reflink != Reflink::Never || never_clones() {
             plan.push(Method::CopyFileRange);
         }
         // A kernel-side copy that never clones: where copy_file_range is
@@ -209,10 +222,7 @@ pub(crate) fn run_method_sized(
         },
         Method::DirectIo => match Mover::direct(src, dst) {
             Ok(m) => m,
-            Err(e) if may_fall_back(&e) => {
-                reset(src, dst);
-                return Step::Unsupported(e);
-            }
+            Err(e) if may_fall_back(&e) => return decline(src, dst, e),
             Err(e) => return Step::Failed(e),
         },
         // The clone is handled above; the other platforms' methods are
@@ -258,23 +268,30 @@ pub(crate) fn run_method_sized(
             check_size(src, src_meta, bytes, warnings);
             Step::Done(bytes)
         }
-        Err(e) if copy.written == 0 && may_fall_back(&e) => {
-            reset(src, dst);
-            Step::Unsupported(e)
-        }
+        Err(e) if copy.written == 0 && may_fall_back(&e) => decline(src, dst, e),
         Err(e) => Step::Failed(e),
     }
 }
 
 /// Leaves both files as the next method expects them after a method gave
-/// up without writing: offsets at 0, no `O_DIRECT`. Best effort: a method
-/// that finds them otherwise fails, it does not copy wrongly.
-fn reset(src: &File, dst: &File) {
+/// up without writing: offsets at 0, no `O_DIRECT`.
+fn reset(src: &File, dst: &File) -> io::Result<()> {
     for fd in [src, dst] {
-        let _ = rustix::fs::seek(fd, SeekFrom::Start(0));
-        if rustix::fs::fcntl_getfl(fd).is_ok_and(|f| f.contains(OFlags::DIRECT)) {
-            let _ = set_direct(fd, false);
+        rustix::fs::seek(fd, SeekFrom::Start(0))?;
+        if rustix::fs::fcntl_getfl(fd)?.contains(OFlags::DIRECT) {
+            set_direct(fd, false)?;
         }
+    }
+    Ok(())
+}
+
+/// A method that wrote nothing declines with `e`: the next one may copy,
+/// once both files are back where it expects them. If they cannot be put
+/// back, the copy fails rather than risk a wrong one.
+fn decline(src: &File, dst: &File, e: io::Error) -> Step {
+    match reset(src, dst) {
+        Ok(()) => Step::Unsupported(e),
+        Err(r) => Step::Failed(r),
     }
 }
 
@@ -284,7 +301,7 @@ fn reset(src: &File, dst: &File) {
 /// same size: no warning for them. A file with blocks that gave another
 /// size changed, even when its size is back where it was by now (rewritten
 /// in place while it was copied): that is never silent.
-fn check_size(src: &File, start: &Metadata, copied: u64, warnings: &mut Vec<Warning>) {
+pub(crate) fn check_size(src: &File, start: &Metadata, copied: u64, warnings: &mut Vec<Warning>) {
     let expected = start.len();
     if copied == expected {
         return;
@@ -449,29 +466,37 @@ impl Copy<'_> {
         Ok(done)
     }
 
+    /// What a 0 from `copy_file_range` or `splice` (named `call`) means.
+    /// From a non-empty file before anything was written, a refusal
+    /// (procfs, sysfs, old overlayfs "copy" nothing instead of failing): the
+    /// next method copies. At the real end of the file, the end. Before it,
+    /// a filter or filesystem that gave up part way: the read/write loop
+    /// carries on from the same offsets, rather than a short copy passing
+    /// for a whole one.
+    fn after_zero(&mut self, call: &str, want: u64) -> io::Result<u64> {
+        if self.written == 0 && self.size > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("{call} copied nothing from a non-empty file"),
+            ));
+        }
+        if at_end_of_file(self.src)? {
+            return Ok(0);
+        }
+        *self.mover = Mover::Buffered {
+            buf: vec![0; buffer_size(self.size)],
+        };
+        self.step(want)
+    }
+
     /// Moves up to `want` bytes once; 0 at end of file.
     fn step(&mut self, want: u64) -> io::Result<u64> {
         match self.mover {
             Mover::Kernel { chunk } => {
                 let len = want.min(*chunk) as usize;
                 let n = copy_file_range(self.src, self.dst, len)? as u64;
-                if n == 0 && self.written == 0 && self.size > 0 {
-                    // procfs, sysfs, old overlayfs: "copies" nothing from a
-                    // non-empty file instead of failing.
-                    return Err(io::Error::new(
-                        io::ErrorKind::Unsupported,
-                        "copy_file_range copied nothing from a non-empty file",
-                    ));
-                }
-                if n == 0 && !at_end_of_file(self.src)? {
-                    // 0 is not the end of the file here: a filter or a
-                    // filesystem gave up part way. The read/write loop
-                    // carries on from the same offsets, rather than a
-                    // short copy passing for a whole one.
-                    *self.mover = Mover::Buffered {
-                        buf: vec![0; buffer_size(self.size)],
-                    };
-                    return self.step(want);
+                if n == 0 {
+                    return self.after_zero("copy_file_range", want);
                 }
                 self.written += n;
                 Ok(n)
@@ -494,21 +519,8 @@ impl Copy<'_> {
                         rustix::pipe::splice(self.src, None, &*write, None, len, SpliceFlags::MOVE)
                     })?,
                 };
-                // As for copy_file_range: 0 from a non-empty file before
-                // anything was written is a refusal (the next method
-                // copies), and 0 before the end of the file is not the end
-                // (the read/write loop carries on).
-                if n == 0 && self.written == 0 && self.size > 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::Unsupported,
-                        "splice moved nothing from a non-empty file",
-                    ));
-                }
-                if n == 0 && !at_end_of_file(self.src)? {
-                    *self.mover = Mover::Buffered {
-                        buf: vec![0; buffer_size(self.size)],
-                    };
-                    return self.step(want);
+                if n == 0 {
+                    return self.after_zero("splice", want);
                 }
                 // Drain the pipe completely before the next read: data left
                 // in it would be lost on an error, and must not be.
@@ -689,26 +701,6 @@ pub(crate) fn copy_xattrs(src: &File, dst: &File, warnings: &mut Vec<Warning>) {
                 error: e.into(),
             });
         }
-    }
-}
-
-/// Renames `from` to `to` unless `to` exists, atomically:
-/// `renameat2(RENAME_NOREPLACE)`, or where the filesystem lacks it, a hard
-/// link (which also fails if the name exists) and an unlink.
-pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
-    match rustix::fs::renameat_with(
-        rustix::fs::CWD,
-        from,
-        rustix::fs::CWD,
-        to,
-        RenameFlags::NOREPLACE,
-    ) {
-        Ok(()) => Ok(()),
-        Err(Errno::INVAL | Errno::NOSYS) => {
-            std::fs::hard_link(from, to)?;
-            std::fs::remove_file(from)
-        }
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -35,11 +35,13 @@ use rustix::fs::{
 };
 use rustix::io::Errno;
 
-use super::linux::{copy_file_range_never_clones, ficlone, may_fall_back, run_method_sized};
+use super::linux::{
+    check_size, copy_file_range_never_clones, ficlone, may_fall_back, run_method_sized,
+};
 use crate::copy::TEMP_MARKER;
 use crate::error::{Error, Operation, Result};
 use crate::ladder::{self, Step};
-use crate::options::{DirectIo, Overwrite, Reflink};
+use crate::options::Overwrite;
 use crate::report::{CopyReport, Method, Warning};
 use crate::tree::{TreeOptions, TreeReport, TreeWarning};
 
@@ -580,16 +582,16 @@ impl Engine<'_> {
     fn read_entries(&self, node: &Arc<DirNode>, fds: &Arc<DirFds>, report: &mut TreeReport) {
         // The listing reads through a descriptor of its own; the shared one
         // is only used to open entries.
+        let unreadable = |e: Errno| {
+            Error::new(
+                Operation::ReadDirectory,
+                self.src_of(&node.rel, None),
+                e.into(),
+            )
+        };
         let mut dir = match Dir::read_from(&fds.src) {
             Ok(d) => d,
-            Err(e) => {
-                let err = Error::new(
-                    Operation::ReadDirectory,
-                    self.src_of(&node.rel, None),
-                    e.into(),
-                );
-                return self.fail(report, err);
-            }
+            Err(e) => return self.fail(report, unreadable(e)),
         };
         let mut entries = Vec::new();
         while let Some(entry) = dir.read() {
@@ -598,14 +600,7 @@ impl Engine<'_> {
             }
             let entry = match entry {
                 Ok(e) => e,
-                Err(e) => {
-                    let err = Error::new(
-                        Operation::ReadDirectory,
-                        self.src_of(&node.rel, None),
-                        e.into(),
-                    );
-                    return self.fail(report, err);
-                }
+                Err(e) => return self.fail(report, unreadable(e)),
             };
             let name = entry.file_name();
             if name == c"." || name == c".." {
@@ -987,28 +982,32 @@ impl Engine<'_> {
                 match ficlone(src, &tmp) {
                     // A clone that reports success but left the file empty
                     // (a filter answering 0) copied nothing: fall back, and
-                    // do not clone between these filesystems again. The
-                    // first clone of each pair is checked; once one was
-                    // real, the others are trusted (one system call less
-                    // per file).
-                    Ok(()) if src_meta.len() > 0 && !self.verified(pair) => {
-                        if tmp.metadata().is_ok_and(|m| m.len() == src_meta.len()) {
-                            self.clone_verified
-                                .write()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .insert(pair);
-                            Step::Done(src_meta.len())
-                        } else {
+                    // do not clone between these filesystems again. One of
+                    // another size cloned a source that changed meanwhile:
+                    // kept with a warning, as for a single file. The first
+                    // clone of each pair is checked; once one was real, the
+                    // others are trusted (one system call less per file).
+                    Ok(()) if src_meta.len() > 0 && !self.verified(pair) => match tmp.metadata() {
+                        Ok(m) if m.len() == 0 => {
                             self.no_clone
                                 .write()
                                 .unwrap_or_else(|e| e.into_inner())
                                 .insert(pair);
                             Step::Unsupported(io::Error::new(
                                 io::ErrorKind::Unsupported,
-                                "clone reported success but the copy is not the source's size",
+                                "clone reported success but the copy is empty",
                             ))
                         }
-                    }
+                        Ok(m) => {
+                            self.clone_verified
+                                .write()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(pair);
+                            check_size(src, src_meta, m.len(), &mut warnings);
+                            Step::Done(m.len())
+                        }
+                        Err(e) => Step::Failed(e),
+                    },
                     Ok(()) => Step::Done(src_meta.len()),
                     Err(e) if may_fall_back(&e) => {
                         if matches!(
@@ -1157,38 +1156,17 @@ impl Engine<'_> {
         }
     }
 
-    /// The methods to try for one file: [`super::linux::plan`] with the
+    /// The methods to try for one file: [`super::linux::plan_for`] with the
     /// per-filesystem answers remembered.
     fn plan(&self, src: &Metadata, fds: &DirFds, dst: &File) -> Vec<Method> {
-        let size = src.len();
-        let mut plan = Vec::with_capacity(3);
-        match self.copy.reflink {
-            Reflink::Always => return vec![Method::Reflink],
-            Reflink::Auto
-                if size > 0
-                    && !self
-                        .no_clone
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .contains(&(src.dev(), fds.dst_dev)) =>
-            {
-                plan.push(Method::Reflink)
-            }
-            Reflink::Auto | Reflink::Never => {}
-        }
-        if self.copy.direct_io == DirectIo::Always {
-            plan.push(Method::DirectIo);
-        } else if size > 0 {
-            if self.copy.reflink != Reflink::Never || self.never_clones(fds, dst) {
-                plan.push(Method::CopyFileRange);
-            }
-            // As for a single file (sys::linux::plan).
-            if size >= super::linux::SPLICE_MIN_SIZE {
-                plan.push(Method::Splice);
-            }
-        }
-        plan.push(Method::ReadWrite);
-        plan
+        let refused = self
+            .no_clone
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&(src.dev(), fds.dst_dev));
+        super::linux::plan_for(&self.copy, src.len(), !refused, || {
+            self.never_clones(fds, dst)
+        })
     }
 
     /// Whether a clone between this (source, destination) device pair was
@@ -1381,5 +1359,24 @@ struct TempGuard<'a> {
 impl Drop for TempGuard<'_> {
     fn drop(&mut self) {
         let _ = rustix::fs::unlinkat(self.dir, self.name, AtFlags::empty());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    /// `fastcopy clean` (stale::temporary_owner) must recognise what a tree
+    /// copy leaves when it is killed.
+    #[test]
+    fn tree_temporary_names_are_recognised_as_ours() {
+        let name = super::Engine::temp_name(c"file.txt");
+        let name = OsStr::from_bytes(name.to_bytes());
+        assert_eq!(
+            crate::stale::temporary_owner(name),
+            Some(std::process::id()),
+            "{name:?}"
+        );
     }
 }

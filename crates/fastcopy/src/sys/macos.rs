@@ -11,13 +11,13 @@ use std::fs::{File, Metadata};
 use std::io;
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::path::Path;
 
-use rustix::fs::{CWD, CloneFlags, CopyfileFlags, Mode, OFlags, RenameFlags, SeekFrom};
+use rustix::fs::{CWD, CloneFlags, CopyfileFlags, Mode, OFlags, SeekFrom};
 use rustix::io::{Errno, FdFlags};
 
 pub(crate) use super::unix::{
-    create_temp, final_permissions, initial_mode, open_source, same_file, special_kind,
+    create_temp, final_permissions, initial_mode, open_source, rename_noclobber, same_file,
+    special_kind,
 };
 use crate::fault::{Point, hit};
 use crate::ladder::Step;
@@ -309,21 +309,6 @@ pub(crate) fn copy_xattrs(src: &File, dst: &File, warnings: &mut Vec<Warning>) {
             name: "*".into(),
             error: e.into(),
         }),
-    }
-}
-
-/// Renames `from` to `to` unless `to` exists, atomically:
-/// `renameatx_np(RENAME_EXCL)`, or where the filesystem lacks it (ENOTSUP)
-/// or the system is older than 10.12 (ENOSYS), a hard link (which also
-/// fails if the name exists) and an unlink.
-pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
-    match rustix::fs::renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
-        Ok(()) => Ok(()),
-        Err(Errno::NOTSUP | Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => {
-            std::fs::hard_link(from, to)?;
-            std::fs::remove_file(from)
-        }
-        Err(e) => Err(e.into()),
     }
 }
 

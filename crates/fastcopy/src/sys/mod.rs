@@ -56,6 +56,10 @@ mod macos;
 #[cfg(any(target_os = "macos", target_os = "ios"))]
 pub(crate) use macos::*;
 
+// The std read/write loop of the backends without one of their own.
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "ios")))]
+mod rw_loop;
+
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]

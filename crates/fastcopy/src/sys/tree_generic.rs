@@ -10,8 +10,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::copy::copy_file;
+use crate::copy::{TEMP_MARKER, copy_file};
 use crate::error::{Error, Operation, Result};
+use crate::options::Overwrite;
 use crate::report::Warning;
 use crate::tree::{TreeOptions, TreeReport, TreeWarning};
 
@@ -150,12 +151,54 @@ impl Walk<'_> {
         }
     }
 
-    /// Removes a symlink at `dst` so that nothing is written through it.
-    fn clear_link(dst: &Path) -> Result<()> {
+    /// Removes a symlink at `dst` so that nothing is written through it;
+    /// with no-clobber the link is left alone and the entry is refused.
+    fn clear_link(&self, dst: &Path) -> Result<()> {
         if fs::symlink_metadata(dst).is_ok_and(|m| m.file_type().is_symlink()) {
+            if self.copy.overwrite == Overwrite::NoClobber {
+                return Err(Error::other(
+                    Operation::DestinationExists,
+                    dst,
+                    io::ErrorKind::AlreadyExists,
+                    "a symbolic link is in the way",
+                ));
+            }
             fs::remove_file(dst).map_err(|e| Error::new(Operation::StatDestination, dst, e))?;
         }
         Ok(())
+    }
+
+    /// Makes `dst` a hard link to `first` (copied earlier) without ever
+    /// removing what `dst` held first: the link is made under a temporary
+    /// name and renamed into place (refused if `dst` exists, with
+    /// no-clobber).
+    fn hard_link(&self, first: &Path, dst: &Path) -> Result<()> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = dst.file_name().unwrap_or_default().to_string_lossy();
+        let mut cut = name.len().min(180);
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let tmp = dst.with_file_name(format!(
+            ".{}{TEMP_MARKER}{:x}-{n:x}",
+            &name[..cut],
+            std::process::id()
+        ));
+        fs::hard_link(first, &tmp).map_err(|e| Error::new(Operation::HardLink, dst, e))?;
+        let placed = match self.copy.overwrite {
+            Overwrite::Replace => fs::rename(&tmp, dst),
+            Overwrite::NoClobber => super::rename_noclobber(&tmp, dst),
+        };
+        placed.map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                Error::new(Operation::DestinationExists, dst, e)
+            } else {
+                Error::new(Operation::HardLink, dst, e)
+            }
+        })
     }
 
     fn entry(&mut self, src: &Path, dst: &Path, report: &mut TreeReport) -> Result<()> {
@@ -184,12 +227,12 @@ impl Walk<'_> {
             };
             self.dir(src, dst, created, report);
         } else if ft.is_symlink() {
-            Self::clear_link(dst)?;
+            self.clear_link(dst)?;
             copy_symlink(src, dst, self.opts)?;
             report.symlinks += 1;
             self.done();
         } else if ft.is_file() {
-            Self::clear_link(dst)?;
+            self.clear_link(dst)?;
             if fs::symlink_metadata(dst).is_ok_and(|m| m.is_dir()) {
                 return Err(Error::other(
                     Operation::StatDestination,
@@ -210,8 +253,8 @@ impl Walk<'_> {
             if let Some(id) = identity(&meta)
                 && let Some(first) = self.links.get(&id)
             {
-                let _ = fs::remove_file(dst);
-                fs::hard_link(first, dst).map_err(|e| Error::new(Operation::HardLink, dst, e))?;
+                let first = first.clone();
+                self.hard_link(&first, dst)?;
                 report.hard_links += 1;
                 self.done();
                 return Ok(());

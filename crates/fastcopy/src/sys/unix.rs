@@ -92,3 +92,28 @@ pub(crate) fn process_alive(pid: u32) -> Option<bool> {
         Err(_) => None,
     }
 }
+
+/// Renames `from` to `to` unless `to` exists, atomically:
+/// `renameat2(RENAME_NOREPLACE)` on Linux, `renameatx_np(RENAME_EXCL)` on
+/// macOS. Where the filesystem lacks it (EINVAL, ENOTSUP) or the system is
+/// older (ENOSYS), a hard link (which also fails if the name exists) and an
+/// unlink of the temporary name.
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "ios"))]
+pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags};
+    use rustix::io::Errno;
+    match rustix::fs::renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        // (ENOTSUP and EOPNOTSUPP are one number on Linux, two on macOS.)
+        Err(e)
+            if e == Errno::INVAL
+                || e == Errno::NOSYS
+                || e == Errno::NOTSUP
+                || e == Errno::OPNOTSUPP =>
+        {
+            fs::hard_link(from, to)?;
+            fs::remove_file(from)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

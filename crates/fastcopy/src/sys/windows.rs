@@ -9,7 +9,7 @@
 use std::cell::{Cell, RefCell};
 use std::ffi::OsString;
 use std::fs::{File, Metadata, OpenOptions, Permissions};
-use std::io::{self, Read, Write};
+use std::io;
 use std::mem::{size_of, zeroed};
 use std::os::windows::ffi::{OsStrExt, OsStringExt};
 use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
@@ -26,6 +26,7 @@ use windows_sys::Win32::System::Ioctl as ioctl;
 use windows_sys::Win32::System::SystemServices::FILE_SUPPORTS_BLOCK_REFCOUNTING;
 
 use super::block_clone_plan::{self, BlockClonePlan};
+use super::rw_loop::{self, Stop};
 use crate::fault::{Point, hit};
 use crate::ladder::Step;
 use crate::options::{CopyOptions, DirectIo, Reflink};
@@ -661,39 +662,17 @@ fn copy_file_ex(
 
 /// A plain read/write loop on our own handles.
 fn read_write(
-    mut src: &File,
+    src: &File,
     src_meta: &Metadata,
-    mut dst: &File,
+    dst: &File,
     progress: Option<&dyn Progress>,
 ) -> Result<u64, Attempt> {
     let total = src_meta.len();
-    let mut buf = vec![0u8; BUFFER.min(usize::try_from(total).unwrap_or(BUFFER).max(4096))];
-    let mut done = 0u64;
-    loop {
-        let read = match hit(Point::Read) {
-            Ok(Some(n)) => Ok(n),
-            Ok(None) => src.read(&mut buf),
-            Err(e) => Err(e),
-        };
-        let n = match read {
-            Ok(0) => return Ok(done),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if done == 0 => return Err(Attempt::before_writing(e)),
-            Err(e) => return Err(Attempt::Failed(e)),
-        };
-        let write = match hit(Point::Write) {
-            Ok(Some(_)) => Err(io::ErrorKind::WriteZero.into()),
-            Ok(None) => dst.write_all(&buf[..n]),
-            Err(e) => Err(e),
-        };
-        write.map_err(Attempt::Failed)?;
-        done += n as u64;
-        if let Some(p) = progress {
-            p.advance(done, total);
-            progress::check(Some(p)).map_err(Attempt::Failed)?;
-        }
-    }
+    let buf_len = BUFFER.min(usize::try_from(total).unwrap_or(BUFFER).max(4096));
+    rw_loop::copy(src, dst, buf_len, total, progress).map_err(|stop| match stop {
+        Stop::BeforeWriting(e) => Attempt::before_writing(e),
+        Stop::Failed(e) => Attempt::Failed(e),
+    })
 }
 
 #[cfg(test)]
