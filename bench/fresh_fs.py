@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """1 GiB copies timed on a fresh filesystem each run (run as root).
 
-Usage: bench/fresh_fs.py [--runs N] [--size-mib N] [--methods] FS [FS...]   (FS: ext4, btrfs, xfs)
+Usage: bench/fresh_fs.py [--runs N] [--size-mib N] [--methods | --preallocate] [--cold] FS [FS...]
+       (FS: ext4, btrfs, xfs)
 
 Deleting a large file just before a timed copy made the next copy slow or
 bimodal for every tool (see README, "Measured"). Here every run gets a new
@@ -47,6 +48,14 @@ METHODS = [
     ("read_write", lambda s, d: [ONE_METHOD, "read_write", s, d]),
     ("cp --reflink=never", lambda s, d: ["cp", "--reflink=never", s, d]),
 ]
+# `--preallocate`: the default path with and without fallocate before the
+# data, against std::fs::copy and cp.
+PREALLOCATE = [
+    ("fastcopy", lambda s, d: [FASTCOPY, s, d]),
+    ("fastcopy --preallocate", lambda s, d: [FASTCOPY, "--preallocate", s, d]),
+    ("std::fs::copy", lambda s, d: [STD_COPY, s, d]),
+    ("cp --reflink=never", lambda s, d: ["cp", "--reflink=never", s, d]),
+]
 MKFS = {
     "ext4": ["mkfs.ext4", "-q", "-F", "-E", "nodiscard"],
     "btrfs": ["mkfs.btrfs", "-q", "-f", "-K"],
@@ -58,7 +67,7 @@ def sh(*argv):
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
 
 
-def fresh(fs, size_mib):
+def fresh(fs, size_mib, cold=False):
     subprocess.run(["umount", MNT], stderr=subprocess.DEVNULL)
     size = (3 * size_mib + 1024) << 20
     if not os.path.exists(IMG) or os.path.getsize(IMG) != size:
@@ -71,7 +80,11 @@ def fresh(fs, size_mib):
     src = os.path.join(MNT, "src")
     sh("cp", MASTER, src)
     sh("sync")
-    sh("cat", src)  # into the page cache (output discarded)
+    if cold:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+    else:
+        sh("cat", src)  # into the page cache (output discarded)
     touch_memory(size_mib)
     return src
 
@@ -103,9 +116,12 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--methods", action="store_true", help="splice and read/write against cp")
+    ap.add_argument("--preallocate", action="store_true",
+                    help="the default path with and without fallocate, std::fs::copy, cp")
+    ap.add_argument("--cold", action="store_true", help="source not in the page cache")
     ap.add_argument("fs", nargs="+", choices=sorted(MKFS))
     args = ap.parse_args()
-    commands = METHODS if args.methods else COMMANDS
+    commands = METHODS if args.methods else PREALLOCATE if args.preallocate else COMMANDS
     for tool in (FASTCOPY, STD_COPY, ONE_METHOD):
         if not os.path.exists(tool):
             sys.exit(f"missing {tool}: run `cargo build --release --workspace --bins --examples`")
@@ -126,7 +142,7 @@ def main():
                 # Forward, then backward: no command always follows the same one.
                 order = commands if run % 2 == 0 else commands[::-1]
                 for label, argv in order:
-                    src = fresh(fs, args.size_mib)
+                    src = fresh(fs, args.size_mib, args.cold)
                     dst = os.path.join(MNT, "dst")
                     t0 = time.perf_counter()
                     subprocess.run(argv(src, dst), check=True, stdout=subprocess.DEVNULL)
@@ -135,7 +151,11 @@ def main():
             low = {k: min(v) for k, v in times.items()}
             for label, _ in commands:
                 v = times[label]
-                base = "cp --reflink=never" if args.methods or "never" in label else "cp"
+                base = (
+                    "cp --reflink=never"
+                    if args.methods or args.preallocate or "never" in label
+                    else "cp"
+                )
                 print(
                     f"| {fs} | `{label}` | {med[label] * 1000:.1f} ms "
                     f"| {low[label] * 1000:.1f} ms | {max(v) * 1000:.1f} ms "

@@ -12,6 +12,14 @@ while their inode-table blocks are not yet written back.
 
     bench/tree.py SRC_TREE [--runs 3] [--tools fastcopy,cp,rsync,xcp,fcp]
                   [--fastcopy PATH] [--peers DIR] [--strace] [--no-wait] [--keep]
+                  [--fresh ext4|btrfs|xfs]
+
+With --fresh FS, every timed run gets a new loop filesystem instead (one
+preallocated image, made again without discard; ext4 without a journal,
+like this machine's root): SRC_TREE is copied onto it with cp -a (so it is
+in the page cache), synced, memory is written and freed in /dev/shm (see
+fresh_fs.touch_memory), and the tool copies it within that filesystem. No
+run then follows a deletion, and no wait is needed.
 
 Make the inputs with bench/tree-setup.sh. Peers come from
 `cargo install xcp fcp` (looked up in --peers, then PATH); a missing one is
@@ -26,6 +34,12 @@ import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fresh_fs  # noqa: E402
+
+FRESH_MKFS = dict(fresh_fs.MKFS, ext4=fresh_fs.MKFS["ext4"] + ["-O", "^has_journal"])
+FRESH_WORK = "/var/tmp/fastcopy-tree-fresh"
 
 
 def which(name, peers):
@@ -44,8 +58,11 @@ def commands(args):
         "xcp": [which("xcp", peers), "-r"],
         "fcp": [which("fcp", peers)],
     }
+    for also in args.also:
+        label, _, path = also.partition("=")
+        tools[label] = [path, "-r"]
     out = {}
-    for name in args.tools.split(","):
+    for name in args.tools.split(",") + [a.partition("=")[0] for a in args.also]:
         cmd = tools[name]
         if cmd[0] is None or shutil.which(cmd[0]) is None and not os.access(cmd[0], os.X_OK):
             print(f"# {name}: not installed, left out", file=sys.stderr)
@@ -86,6 +103,36 @@ def strace_counts(name, cmd, src, dst):
     return counts
 
 
+def tree_mib(src):
+    total = 0
+    for root, _, files in os.walk(src):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total >> 20
+
+
+def fresh_source(fs, src, mib):
+    """A new filesystem holding a copy of SRC, cached and synced: its path."""
+    img = os.path.join(FRESH_WORK, "fs.img")
+    mnt = os.path.join(FRESH_WORK, "mnt")
+    os.makedirs(mnt, exist_ok=True)
+    subprocess.run(["umount", mnt], stderr=subprocess.DEVNULL)
+    size = (3 * mib + 2048) << 20
+    if not os.path.exists(img) or os.path.getsize(img) != size:
+        with open(img, "wb") as f:
+            os.posix_fallocate(f.fileno(), 0, size)
+    fresh_fs.sh(*FRESH_MKFS[fs], img)
+    fresh_fs.sh("mount", "-o", "loop", img, mnt)
+    copy = os.path.join(mnt, "src")
+    fresh_fs.sh("cp", "-a", src, copy)
+    fresh_fs.sh("sync")
+    fresh_fs.touch_memory(mib)
+    return copy
+
+
 def count_files(src):
     n = 0
     for _, _, files in os.walk(src):
@@ -108,6 +155,10 @@ def main():
     ap.add_argument("--keep", action="store_true",
                     help="leave the destinations (delete them yourself after all batches: "
                          "deleting is what makes the next files slow)")
+    ap.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
+                    help="another fastcopy build (or wrapper) to time beside the tools (A/B)")
+    ap.add_argument("--fresh", choices=sorted(FRESH_MKFS),
+                    help="a new loop filesystem of this type for every timed run")
     args = ap.parse_args()
 
     src = os.path.abspath(args.src.rstrip("/"))
@@ -120,17 +171,22 @@ def main():
     # The first copy after a pause pays for what others left behind (ext4's
     # allocator passing over recently deleted inodes, writeback): an untimed
     # cp -a takes that, and each round starts with the next tool.
-    for w in range(args.warmup):
+    for w in range(0 if args.fresh else args.warmup):
         dst = os.path.join(base, f".bench-{tag}-warmup-{w}")
         made.append(dst)
         run_once("cp", ["cp", "-a"], src, dst)
     names = list(tools)
+    mib = tree_mib(src) if args.fresh else 0
     for run in range(args.runs):
         for name in names[run % len(names):] + names[:run % len(names)]:
             cmd = tools[name]
-            dst = os.path.join(base, f".bench-{tag}-{name}-{run}")
-            made.append(dst)
-            times[name].append(run_once(name, cmd, src, dst))
+            if args.fresh:
+                copy = fresh_source(args.fresh, src, mib)
+                times[name].append(run_once(name, cmd, copy, copy + "-dst"))
+            else:
+                dst = os.path.join(base, f".bench-{tag}-{name}-{run}")
+                made.append(dst)
+                times[name].append(run_once(name, cmd, src, dst))
             print(f"#   run {run + 1} {name:9} {times[name][-1]:.3f} s", file=sys.stderr)
     files = count_files(src)
     calls = {}
@@ -161,7 +217,9 @@ def main():
     for d in made:
         shutil.rmtree(d, ignore_errors=True)
     subprocess.run(["sync"])
-    if not args.no_wait:
+    if args.fresh:
+        subprocess.run(["umount", os.path.join(FRESH_WORK, "mnt")], stderr=subprocess.DEVNULL)
+    if not args.no_wait and made:
         time.sleep(65)
 
 

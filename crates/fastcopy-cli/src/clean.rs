@@ -1,6 +1,7 @@
 //! `fastcopy clean DIR...`: removes the temporary files that copies killed
 //! part way (SIGKILL, power loss) left in these directories: only regular
-//! files with fastcopy's temporary name whose process no longer exists.
+//! files and tree staging directories with fastcopy's temporary name whose
+//! process no longer exists.
 
 use std::io::{self, Write};
 use std::path::PathBuf;

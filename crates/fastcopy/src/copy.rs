@@ -248,28 +248,32 @@ pub(crate) struct TempFile {
     persisted: bool,
 }
 
+/// A new temporary name next to `dest`: `.NAME.fastcopy-tmp-PID-N-NANOS`
+/// (see [`crate::stale`]), NAME cut to keep the whole under 255 bytes.
+pub(crate) fn temp_path_for(dest: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = dest.file_name().unwrap_or_default().to_string_lossy();
+    let mut cut = name.len().min(180);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(&name[..cut]);
+    tmp_name.push(TEMP_MARKER);
+    tmp_name.push(unique_suffix(n));
+    dir.join(tmp_name)
+}
+
 impl TempFile {
     fn create(dest: &Path, mode: u32) -> Result<TempFile> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let name = dest.file_name().unwrap_or_default().to_string_lossy();
-        // Keep the whole name under NAME_MAX (255 bytes).
-        let mut cut = name.len().min(180);
-        while !name.is_char_boundary(cut) {
-            cut -= 1;
-        }
         let mut last = None;
         for _ in 0..16 {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let unique = unique_suffix(n);
-            let mut tmp_name = OsString::from(".");
-            tmp_name.push(&name[..cut]);
-            tmp_name.push(TEMP_MARKER);
-            tmp_name.push(unique);
-            let path = dir.join(tmp_name);
+            let path = temp_path_for(dest);
             match sys::create_temp(&path, mode) {
                 Ok(file) => {
                     return Ok(TempFile {

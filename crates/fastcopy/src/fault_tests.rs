@@ -406,24 +406,46 @@ fn preallocation_out_of_space_is_an_error() {
     assert_eq!(calls(Point::Fallocate), 0);
 }
 
-/// Preallocate::Auto leaves fallocate off (the measurements did not show a
-/// win without a loss), for every method and size.
+/// Preallocate::Auto reserves space only for `copy_file_range` onto ext4,
+/// from `AUTO_PREALLOCATE_MIN` up: where it was measured to win.
 #[test]
-fn automatic_preallocation_is_off() {
-    let Some(d) = dir_on(Fs::Ext4, "prealloc_auto") else {
-        return;
-    };
-    let (src, data) = source(d.path(), 3 * MIB + 1, 13);
-    for opts in [
-        CopyOptions::new(),
-        never(),
-        never().direct_io(DirectIo::Always),
+fn automatic_preallocation_only_for_large_copies_onto_ext4() {
+    use crate::sys::AUTO_PREALLOCATE_MIN;
+    let big = AUTO_PREALLOCATE_MIN as usize;
+    for (fs, len, opts, want) in [
+        // ext4: copy_file_range from the threshold up.
+        (Fs::Ext4, big, CopyOptions::new(), 1),
+        (Fs::Ext4, big - 1, CopyOptions::new(), 0),
+        (Fs::Ext4, big, never(), 1),
+        (Fs::Ext4, big, never().direct_io(DirectIo::Always), 0),
+        (Fs::Ext4, big, never().only_method(Method::ReadWrite), 0),
+        (Fs::Ext4, big, never().preallocate(false), 0),
+        // Elsewhere: never chosen (a clone on Btrfs and XFS; splice or
+        // copy_file_range with --reflink=never; tmpfs).
+        (Fs::Btrfs, big, CopyOptions::new(), 0),
+        (Fs::Btrfs, big, never(), 0),
+        (Fs::Xfs, big, never(), 0),
+        (Fs::Tmpfs, big, CopyOptions::new(), 0),
     ] {
+        let Some(d) = dir_on(fs, "prealloc_auto") else {
+            continue;
+        };
+        let (src, data) = source(d.path(), len, 13);
         let _g = inject(vec![]);
         let dst = d.path().join("dst");
-        copy_with(&src, &dst, &opts).unwrap();
-        assert_eq!(calls(Point::Fallocate), 0, "{opts:?}");
+        let r = copy_with(&src, &dst, &opts).unwrap();
+        assert_eq!(calls(Point::Fallocate), want, "{fs} {len} {opts:?}: {r:?}");
+        assert!(r.warnings.is_empty(), "{r:?}");
         assert_content(&dst, &data);
+        // The reserved blocks are the file's, no more: its size is the
+        // source's and it uses about as many blocks.
+        let m = fs::metadata(&dst).unwrap();
+        assert_eq!(m.len(), len as u64);
+        assert!(
+            m.blocks() * 512 <= (len as u64 + (1 << 20)),
+            "{fs}: {} blocks",
+            m.blocks()
+        );
     }
 }
 

@@ -122,6 +122,12 @@ pub fn copy_with(
 /// nothing is written outside `to` even if it holds links planted to point
 /// elsewhere. A `from` that is a file or a symlink is copied as one entry.
 ///
+/// On Linux a new `to` is built in a staging directory beside it
+/// (`.NAME.fastcopy-tmp-…`, see [`stale`]) and renamed to `to` when the copy
+/// ends: `to` never exists half made. If something creates `to` meanwhile,
+/// the copy fails with [`Operation::DestinationExists`] and removes its
+/// staging directory.
+///
 /// Fails only when the copy cannot start (no source, `to` inside `from`,
 /// `to` not creatable); the failures of single entries are collected in
 /// [`TreeReport::errors`] and the copy goes on with the rest (unless

@@ -2,9 +2,11 @@
 //!
 //! A copy writes into `.NAME.fastcopy-tmp-PID-N-NANOS` (hexadecimal parts)
 //! next to its destination and renames it into place when complete; on an
-//! error it removes it. Only a process that dies in between (SIGKILL, power
-//! loss, a crash) leaves one, and the destination itself is then untouched.
-//! [`remove_stale_temporaries`] removes those whose process is gone.
+//! error it removes it. A new directory tree is built the same way, in a
+//! staging directory of that name (on Linux). Only a process that dies in
+//! between (SIGKILL, power loss, a crash) leaves one, and the destination
+//! itself is then untouched. [`remove_stale_temporaries`] removes those
+//! whose process is gone.
 //!
 //! ```
 //! # fn main() -> std::io::Result<()> {
@@ -45,12 +47,15 @@ pub fn temporary_owner(name: &OsStr) -> Option<u32> {
     u32::from_str_radix(pid, 16).ok().filter(|&p| p != 0)
 }
 
-/// Removes the fastcopy temporary files in `dir` (not below it) whose
-/// process is no longer alive, and returns their paths.
+/// Removes the fastcopy temporary files and staging directories in `dir`
+/// (not below it) whose process is no longer alive, and returns their
+/// paths.
 ///
-/// A temporary file is only removed when its name parses (see
-/// [`temporary_owner`]), it is a regular file (not a link or directory),
-/// and the process id in its name names no live process of this host.
+/// An entry is only removed when its name parses (see
+/// [`temporary_owner`]), it is a regular file or a directory (not a link:
+/// a staging directory is removed with everything in it, links inside
+/// removed, never followed), and the process id in its name names no live
+/// process of this host.
 /// Files of live processes (a copy still running) are kept, and so are all
 /// of them where liveness cannot be told (Windows, for now). Do not run it
 /// on a directory that processes of another machine or PID namespace
@@ -78,15 +83,21 @@ fn remove_stale(dir: &Path) -> io::Result<Vec<PathBuf>> {
             continue;
         };
         let path = entry.path();
-        // Not followed: a link or directory with such a name is not ours.
-        match fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_file() => {}
+        // Not followed: a link with such a name is not ours.
+        let is_dir = match fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_file() => false,
+            Ok(m) if m.file_type().is_dir() => true,
             _ => continue,
-        }
+        };
         if pid == std::process::id() || sys::process_alive(pid) != Some(false) {
             continue;
         }
-        match fs::remove_file(&path) {
+        let removed_now = if is_dir {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        match removed_now {
             Ok(()) => removed.push(path),
             // Another cleaner was quicker.
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -153,12 +164,25 @@ mod tests {
         for n in stale.iter().chain(&kept) {
             fs::write(d.join(n), b"x").unwrap();
         }
-        // Not regular files: never touched.
-        fs::create_dir(d.join(tmp(dead, "dir"))).unwrap();
+        // A staging directory of a dead tree copy, with a file, a
+        // subdirectory and a link to something outside it: removed, the
+        // link's target kept.
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("keep"), b"k").unwrap();
+        let staging = d.join(tmp(dead, "tree"));
+        fs::create_dir_all(staging.join("sub")).unwrap();
+        fs::write(staging.join("sub/f"), b"f").unwrap();
+        std::os::unix::fs::symlink(outside.path(), staging.join("out")).unwrap();
+        // A running copy's staging directory is kept.
+        let running = d.join(tmp(live.id(), "tree"));
+        fs::create_dir(&running).unwrap();
+        fs::write(running.join("f"), b"f").unwrap();
+        // A link with such a name: never touched.
         std::os::unix::fs::symlink("plain", d.join(tmp(dead, "link"))).unwrap();
 
         let removed = remove_stale_temporaries(d).unwrap();
         let mut want: Vec<PathBuf> = stale.iter().map(|n| d.join(n)).collect();
+        want.push(staging.clone());
         want.sort();
         assert_eq!(removed, want);
         for n in &stale {
@@ -167,7 +191,9 @@ mod tests {
         for n in &kept {
             assert!(d.join(n).exists(), "{n}");
         }
-        assert!(d.join(tmp(dead, "dir")).is_dir());
+        assert!(!staging.exists());
+        assert_eq!(fs::read(outside.path().join("keep")).unwrap(), b"k");
+        assert_eq!(fs::read(running.join("f")).unwrap(), b"f");
         assert!(d.join(tmp(dead, "link")).is_symlink());
         // Nothing more to do the second time.
         assert_eq!(remove_stale_temporaries(d).unwrap(), Vec::<PathBuf>::new());

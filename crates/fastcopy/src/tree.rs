@@ -225,8 +225,31 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, opts: &TreeOptions) -> Result<Tr
             }));
     } else {
         refuse_into_itself(from, to)?;
-        let created = prepare_root(to, opts)?;
-        sys::copy_dir(from, to, created, opts, &mut report)?;
+        match prepare_root(to, opts)? {
+            root @ (Root::Existing | Root::Created) => {
+                let target = Target {
+                    dir: to,
+                    shown: to,
+                    created: matches!(root, Root::Created),
+                    staged: false,
+                };
+                sys::copy_dir(from, &target, opts, &mut report)?;
+            }
+            Root::Staged(staging) => {
+                // Removed unless published: on an error, and on a panic in
+                // a progress callback.
+                let mut guard = Staging(Some(staging.clone()));
+                let target = Target {
+                    dir: &staging,
+                    shown: to,
+                    created: true,
+                    staged: true,
+                };
+                sys::copy_dir(from, &target, opts, &mut report)?;
+                publish(&staging, to)?;
+                guard.0 = None;
+            }
+        }
     }
     report.elapsed = start.elapsed();
     Ok(report)
@@ -261,12 +284,39 @@ fn refuse_into_itself(from: &Path, to: &Path) -> Result<()> {
     }
 }
 
-/// Makes sure `to` is a directory: creates it (owner-only until its
-/// contents are complete) or accepts an existing one. Returns whether it
-/// was created.
-fn prepare_root(to: &Path, opts: &TreeOptions) -> Result<bool> {
+/// Where a tree is written.
+pub(crate) struct Target<'a> {
+    /// The directory written into: the destination, or its staging
+    /// directory.
+    pub(crate) dir: &'a Path,
+    /// The destination as named by the caller, for messages and reports.
+    pub(crate) shown: &'a Path,
+    /// Whether this copy created `dir`.
+    pub(crate) created: bool,
+    /// Whether `dir` is a staging directory that only this copy knows of
+    /// and that is renamed to `shown` at the end: new entries in the
+    /// directories it creates may then be written under their own names.
+    pub(crate) staged: bool,
+}
+
+enum Root {
+    /// An existing directory, filled in place.
+    Existing,
+    /// A directory created under its own name (platforms that do not stage).
+    Created,
+    /// A new, private staging directory next to the destination, renamed
+    /// into place by [`publish`] when the copy ends.
+    Staged(PathBuf),
+}
+
+/// Makes sure there is a directory to copy into: accepts an existing `to`,
+/// or creates a new one, owner-only until its contents are complete. Where
+/// the platform stages new trees ([`sys::STAGES_NEW_TREES`]), the new
+/// directory is a temporary sibling of `to` (`.NAME.fastcopy-tmp-…`, which
+/// `fastcopy clean` recognises), and `to` appears only when the copy ends.
+fn prepare_root(to: &Path, opts: &TreeOptions) -> Result<Root> {
     match fs::metadata(to) {
-        Ok(m) if m.is_dir() => return Ok(false),
+        Ok(m) if m.is_dir() => return Ok(Root::Existing),
         Ok(_) => {
             return Err(Error::other(
                 Operation::CreateDirectory,
@@ -283,6 +333,46 @@ fn prepare_root(to: &Path, opts: &TreeOptions) -> Result<bool> {
     {
         fs::create_dir_all(parent).map_err(|e| Error::new(Operation::CreateParents, to, e))?;
     }
-    sys::create_private_dir(to).map_err(|e| Error::new(Operation::CreateDirectory, to, e))?;
-    Ok(true)
+    if !sys::STAGES_NEW_TREES {
+        sys::create_private_dir(to).map_err(|e| Error::new(Operation::CreateDirectory, to, e))?;
+        return Ok(Root::Created);
+    }
+    let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
+    for _ in 0..16 {
+        let staging = copy::temp_path_for(to);
+        match sys::create_private_dir(&staging) {
+            Ok(()) => return Ok(Root::Staged(staging)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(Error::new(Operation::CreateDirectory, to, e)),
+        }
+    }
+    Err(Error::new(Operation::CreateDirectory, to, last))
+}
+
+/// A staging directory, removed with its contents when dropped.
+struct Staging(Option<PathBuf>);
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = fs::remove_dir_all(p);
+        }
+    }
+}
+
+/// Renames the finished staging directory to `to`, unless something has
+/// taken that name meanwhile.
+fn publish(staging: &Path, to: &Path) -> Result<()> {
+    sys::rename_dir_noclobber(staging, to).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            Error::other(
+                Operation::DestinationExists,
+                to,
+                io::ErrorKind::AlreadyExists,
+                "it appeared while the tree was copied; the copy was removed",
+            )
+        } else {
+            Error::new(Operation::Rename, to, e)
+        }
+    })
 }

@@ -69,3 +69,44 @@ fn btrfs_to_xfs() {
 fn xfs_to_ext4() {
     across(Fs::Xfs, Fs::Ext4, "xfs_to_ext4");
 }
+
+/// A tree across filesystems: the clone and `copy_file_range` refused for
+/// the first file (EXDEV) are not tried again for the others.
+fn tree_across(from: Fs, to: Fs, test: &str) {
+    let (Some(a), Some(b)) = (testfs::dir(from, test), testfs::dir(to, test)) else {
+        return;
+    };
+    let src = a.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let mut files = Vec::new();
+    for i in 0..20u64 {
+        let data = testfs::pattern(4096 + i as usize * 1000, i);
+        write(&src.join(format!("f{i}")), &data);
+        files.push(data);
+    }
+    let dst = b.path().join("dst");
+    let r = fastcopy::copy_tree(&src, &dst, &fastcopy::TreeOptions::new()).unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    for (i, data) in files.iter().enumerate() {
+        assert_file_is(&dst.join(format!("f{i}")), data);
+    }
+    assert_eq!(r.metrics.files(), 20);
+    // One file (per worker that raced to be first) met the refusals.
+    let m = &r.metrics;
+    assert!(
+        (1..=r.jobs as u64).contains(&m.files_with_fallback()),
+        "{from}->{to}: {m:?}"
+    );
+    assert_eq!(m.method(Method::CopyFileRange).files, 0, "{m:?}");
+    assert_eq!(m.method(Method::ReadWrite).files, 20, "{m:?}");
+}
+
+#[test]
+fn tree_ext4_to_tmpfs() {
+    tree_across(Fs::Ext4, Fs::Tmpfs, "tree_ext4_to_tmpfs");
+}
+
+#[test]
+fn tree_btrfs_to_xfs() {
+    tree_across(Fs::Btrfs, Fs::Xfs, "tree_btrfs_to_xfs");
+}

@@ -212,9 +212,163 @@ fn tree_is_copied(fs: Fs, dir: &Path) {
         }
         assert_no_temp_below(&dst);
     }
+    assert_no_temp_below(dir);
     assert_eq!(snapshot(&src), before, "the source changed");
 }
 per_fs!(tree_is_copied);
+
+/// Names of fastcopy temporaries directly in `dir`.
+fn temporaries_in(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(fastcopy::TEMP_MARKER))
+        .collect()
+}
+
+/// A new destination appears only when its tree is complete: Linux builds
+/// it in a staging directory beside it. Checked from the progress callback
+/// after every entry: `dst` is absent, and exactly one staging directory
+/// named after it is there. Afterwards `dst` equals the source and the
+/// staging directory is gone.
+#[cfg(target_os = "linux")]
+fn a_new_tree_appears_only_when_complete(fs_: Fs, dir: &Path) {
+    use std::sync::{Arc, Mutex};
+    struct Watch {
+        dst: PathBuf,
+        checks: Mutex<(usize, Vec<String>)>,
+    }
+    impl Watch {
+        fn check(&self) {
+            let mut problems = Vec::new();
+            if self.dst.exists() {
+                problems.push("the destination is visible".to_owned());
+            }
+            let staging = temporaries_in(self.dst.parent().unwrap());
+            if staging.len() != 1 || !staging[0].starts_with(".dst.fastcopy-tmp-") {
+                problems.push(format!("staging entries: {staging:?}"));
+            }
+            let mut c = self.checks.lock().unwrap();
+            c.0 += 1;
+            c.1.extend(problems);
+        }
+    }
+    impl fastcopy::TreeProgress for Watch {
+        fn file_copied(&self, _bytes: u64) {
+            self.check();
+        }
+        fn entry_done(&self) {
+            self.check();
+        }
+    }
+    let src = dir.join("src");
+    sample_tree(&src);
+    let dst = dir.join("dst");
+    let watch = Arc::new(Watch {
+        dst: dst.clone(),
+        checks: Mutex::new((0, Vec::new())),
+    });
+    copy(&src, &dst, &TreeOptions::new().progress(watch.clone()));
+    let (checks, problems) = &*watch.checks.lock().unwrap();
+    assert!(*checks >= 13, "{fs_}: {checks} checks");
+    assert!(problems.is_empty(), "{fs_}: {problems:?}");
+    assert_same_tree(&src, &dst);
+    assert!(
+        temporaries_in(dir).is_empty(),
+        "{fs_}: {:?}",
+        temporaries_in(dir)
+    );
+}
+#[cfg(target_os = "linux")]
+per_fs!(a_new_tree_appears_only_when_complete);
+
+/// A progress callback that panics: the panic reaches the caller (the
+/// other workers stop instead of waiting for it), and no staging directory
+/// or temporary file is left.
+#[test]
+fn a_panicking_progress_callback_ends_the_copy() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    /// Panics once: the other workers go on, and must not wait for the
+    /// job the panicking one held.
+    struct Boom(AtomicBool);
+    impl fastcopy::TreeProgress for Boom {
+        fn file_copied(&self, _bytes: u64) {
+            if !self.0.swap(true, Ordering::SeqCst) {
+                panic!("boom");
+            }
+        }
+    }
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    for i in 0..40 {
+        fs::create_dir_all(src.join(format!("d{}", i % 4))).unwrap();
+        write(&src.join(format!("d{}/f{i}", i % 4)), b"data");
+    }
+    for jobs in [1, 4] {
+        let dst = d.path().join(format!("dst{jobs}"));
+        let boom = Arc::new(Boom(AtomicBool::new(false)));
+        let opts = TreeOptions::new().jobs(jobs).progress(boom);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            fastcopy::copy_tree(&src, &dst, &opts)
+        }));
+        assert!(r.is_err(), "jobs {jobs}: no panic");
+        assert!(
+            !dst.exists() || cfg!(not(target_os = "linux")),
+            "jobs {jobs}"
+        );
+        assert!(
+            temporaries_in(d.path()).is_empty(),
+            "{:?}",
+            temporaries_in(d.path())
+        );
+    }
+}
+
+/// Something else creates the destination while the tree is copied: the
+/// copy fails (destination exists, naming it), what the other made is
+/// untouched, and the staging directory is removed.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_destination_made_meanwhile_is_not_replaced() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    struct Squat {
+        dst: PathBuf,
+        done: AtomicBool,
+    }
+    impl fastcopy::TreeProgress for Squat {
+        fn file_copied(&self, _bytes: u64) {
+            if !self.done.swap(true, Ordering::SeqCst) {
+                fs::create_dir(&self.dst).unwrap();
+                fs::write(self.dst.join("theirs"), b"t").unwrap();
+            }
+        }
+    }
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    sample_tree(&src);
+    let dst = d.path().join("dst");
+    let squat = Arc::new(Squat {
+        dst: dst.clone(),
+        done: AtomicBool::new(false),
+    });
+    let e = fastcopy::copy_tree(&src, &dst, &TreeOptions::new().progress(squat)).unwrap_err();
+    assert_eq!(e.operation(), Operation::DestinationExists, "{e}");
+    assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+    assert_eq!(e.path(), dst);
+    let names: Vec<_> = fs::read_dir(&dst)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["theirs"]);
+    assert_file_is(&dst.join("theirs"), b"t");
+    assert!(
+        temporaries_in(d.path()).is_empty(),
+        "{:?}",
+        temporaries_in(d.path())
+    );
+}
 
 /// Panics if a temporary file is anywhere below `dir`.
 fn assert_no_temp_below(dir: &Path) {
@@ -323,6 +477,9 @@ fn unreadable_directory_is_reported_and_the_rest_copied() {
         assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
         assert_eq!(r.errors[0].operation(), Operation::ReadDirectory);
         assert_eq!(r.errors[0].path(), src.join("closed"));
+        // The destination appeared (built in a staging directory beside it,
+        // whose name never shows), without the staging directory.
+        assert!(temporaries_in(dst.parent().unwrap()).is_empty());
         assert_eq!(r.errors[0].kind(), std::io::ErrorKind::PermissionDenied);
         assert_file_is(&dst.join("open/f"), b"readable");
         assert_file_is(&dst.join("g"), b"also");

@@ -224,12 +224,13 @@ fn killed_by_the_clock_xfs() {
     eprintln!("clock kills: {landed:?}");
 }
 
-/// A tree copy (`-r`) killed by the clock at several delays, on each
-/// filesystem: every file that exists in the copy under its final name is
-/// complete and equal to its source (files are written anonymously or under
-/// a temporary name and named only once complete); the only leftovers are
-/// temporaries named after the dead process, which `fastcopy clean` removes;
-/// and a new `-r` copy over the same place afterwards completes.
+/// A tree copy (`-r`) into a new destination, killed by the clock at
+/// several delays, on each filesystem. The tree is built in a staging
+/// directory beside the destination and renamed into place at the end, so
+/// the destination is either absent or complete (every file equal to its
+/// source); the only leftover is a staging directory named after the dead
+/// process, which `fastcopy clean` removes; and the same copy run again
+/// afterwards completes.
 fn tree_killed_by_the_clock(fs_: Fs, test: &str) {
     let Some(d) = testfs::dir(fs_, test) else {
         return;
@@ -244,8 +245,9 @@ fn tree_killed_by_the_clock(fs_: Fs, test: &str) {
         fs::write(&p, &data).unwrap();
         files.push((format!("d{}/f{i}", i % 6), data));
     }
-    let mut complete = Vec::new();
-    for (round, ms) in [5u64, 40, 120].into_iter().enumerate() {
+    let mut outcomes = Vec::new();
+    let mut staged_seen = 0;
+    for (round, ms) in [5u64, 10, 20, 120].into_iter().enumerate() {
         let dst = d.path().join(format!("dst{round}"));
         let mut child = under_std(&[], &[])
             .current_dir(d.path())
@@ -259,42 +261,47 @@ fn tree_killed_by_the_clock(fs_: Fs, test: &str) {
         let _ = child.kill();
         let status = child.wait().unwrap();
         let pid = child.id();
-        let mut present = 0;
-        if dst.exists() {
+        let complete = dst.exists();
+        if complete {
             for (rel, data) in &files {
-                let p = dst.join(rel);
-                if p.exists() {
-                    assert_content(&p, data);
-                    present += 1;
-                }
-            }
-            for sub in fs::read_dir(&dst).unwrap() {
-                let sub = sub.unwrap().path();
-                for t in temporaries(&sub) {
-                    assert_eq!(
-                        fastcopy::stale::temporary_owner(t.as_ref()),
-                        Some(pid),
-                        "{fs_} {ms} ms: {t}"
-                    );
-                }
-                crate::util::fastcopy()
-                    .arg("clean")
-                    .arg(&sub)
-                    .assert()
-                    .success();
-                assert!(temporaries(&sub).is_empty(), "{fs_} {ms} ms");
+                assert_content(&dst.join(rel), data);
             }
         }
-        complete.push((ms, status.signal(), present));
-        // The same copy again, into the half-made destination's parent:
-        // it completes (cp's rules: DEST exists, so DEST/src is made).
+        let left = temporaries(d.path());
+        assert!(left.len() <= 1, "{fs_} {ms} ms: {left:?}");
+        for t in &left {
+            assert!(
+                !complete,
+                "{fs_} {ms} ms: staging {t} beside a complete copy"
+            );
+            assert!(
+                t.starts_with(&format!(".dst{round}{}", fastcopy::TEMP_MARKER)),
+                "{t}"
+            );
+            assert_eq!(
+                fastcopy::stale::temporary_owner(t.as_ref()),
+                Some(pid),
+                "{t}"
+            );
+            assert!(d.path().join(t).is_dir(), "{t}");
+            staged_seen += 1;
+        }
+        crate::util::fastcopy()
+            .arg("clean")
+            .arg(d.path())
+            .assert()
+            .success();
+        assert!(temporaries(d.path()).is_empty(), "{fs_} {ms} ms");
+        outcomes.push((ms, status.signal(), complete));
+        // The same copy again: it completes (into DEST/src when the killed
+        // one had finished, cp's rule for an existing DEST).
         crate::util::fastcopy()
             .current_dir(d.path())
             .args(["-r", "src"])
             .arg(&dst)
             .assert()
             .success();
-        let again = if dst.join("src").exists() {
+        let again = if complete {
             dst.join("src")
         } else {
             dst.clone()
@@ -302,8 +309,14 @@ fn tree_killed_by_the_clock(fs_: Fs, test: &str) {
         for (rel, data) in &files {
             assert_content(&again.join(rel), data);
         }
+        assert!(temporaries(d.path()).is_empty(), "{fs_} {ms} ms");
     }
-    eprintln!("{fs_}: (delay ms, signal, complete files seen) = {complete:?}");
+    // At 5 ms the copy of 100 MiB is always still running.
+    assert!(
+        staged_seen >= 1,
+        "{fs_}: never killed mid-copy: {outcomes:?}"
+    );
+    eprintln!("{fs_}: (delay ms, signal, destination complete) = {outcomes:?}");
 }
 
 #[test]

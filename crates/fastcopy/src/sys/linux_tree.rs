@@ -10,13 +10,17 @@
 //! directory's permissions and times are applied when its last entry and
 //! its last subdirectory are done (a count of pending work per directory).
 //!
-//! A regular file costs 8 system calls: `openat` source, `statx`, `openat`
-//! an anonymous destination (`O_TMPFILE`), `FICLONE` or `copy_file_range`
-//! (once, stopping at the size), `futimens`, `linkat` to its name, two
-//! `close`. In a directory that existed before the copy the file gets a
-//! temporary name and is renamed over the old one instead. `fchmod` only when the umask took bits away,
-//! `fchown` only as root and when the owner differs; a `FICLONE` that a
-//! filesystem refused once is not tried again for that pair of devices.
+//! A regular file of a new tree costs 7 system calls: `openat` source,
+//! `statx`, `openat` the destination under its name (the tree is built in
+//! a staging directory that no one else knows of, renamed into place at
+//! the end), `FICLONE` or `copy_file_range` (once, stopping at the size),
+//! `futimens`, two `close`. In a directory this copy created inside an
+//! existing destination, the file is anonymous (`O_TMPFILE`) and `linkat`
+//! names it when complete; in a directory that existed before, it gets a
+//! temporary name and is renamed over the old one. `fchmod` only when the umask took bits away,
+//! `fchown` only as root and when the owner differs; a `FICLONE` or
+//! `copy_file_range` that was refused as unsupported once is not tried
+//! again for that pair of devices.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{CStr, CString, OsStr};
@@ -43,7 +47,7 @@ use crate::error::{Error, Operation, Result};
 use crate::ladder::{self, Step};
 use crate::options::Overwrite;
 use crate::report::{CopyReport, Method, Warning};
-use crate::tree::{TreeOptions, TreeReport, TreeWarning};
+use crate::tree::{Target, TreeOptions, TreeReport, TreeWarning};
 
 /// Non-directory entries handed to a worker at once.
 const CHUNK: usize = 64;
@@ -87,19 +91,19 @@ pub(crate) fn copy_symlink(from: &Path, to: &Path, opts: &TreeOptions) -> Result
     Ok(())
 }
 
-/// Copies the directory `from` into the directory `to` (created by the
-/// caller when `created`).
+/// Copies the directory `from` into the directory `target.dir` (created by
+/// the caller when `target.created`).
 pub(crate) fn copy_dir(
     from: &Path,
-    to: &Path,
-    created: bool,
+    target: &Target<'_>,
     opts: &TreeOptions,
     report: &mut TreeReport,
 ) -> Result<()> {
+    let (to, created) = (target.shown, target.created);
     let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let src_root = rustix::fs::open(from, dir_flags, Mode::empty())
         .map_err(|e| Error::new(Operation::ReadDirectory, from, e.into()))?;
-    let dst_root = rustix::fs::open(to, dir_flags, Mode::empty())
+    let dst_root = rustix::fs::open(target.dir, dir_flags, Mode::empty())
         .map_err(|e| Error::new(Operation::CreateDirectory, to, e.into()))?;
 
     let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
@@ -121,11 +125,13 @@ pub(crate) fn copy_dir(
         dst_root,
         src_path: from.to_path_buf(),
         dst_path: to.to_path_buf(),
+        staged: target.staged,
         umask: current_umask(),
         root: euid.is_root(),
         euid: euid.as_raw(),
         egid: rustix::process::getegid().as_raw(),
         no_clone: RwLock::new(HashSet::new()),
+        no_copy_range: RwLock::new(HashSet::new()),
         clone_verified: RwLock::new(HashSet::new()),
         never_clones: RwLock::new(HashMap::new()),
         links: Mutex::new(HashMap::new()),
@@ -161,7 +167,6 @@ pub(crate) fn copy_dir(
     Ok(())
 }
 
-/// Whether the directory `fd` is on Btrfs.
 /// The umask, read without changing it (`/proc/self/status`, Linux 4.7),
 /// or by setting and restoring it where that file is missing.
 fn current_umask() -> u32 {
@@ -296,7 +301,12 @@ struct Engine<'a> {
     src_root: OwnedFd,
     dst_root: OwnedFd,
     src_path: PathBuf,
+    /// The destination as the caller named it (the staging directory's
+    /// name never shows in messages).
     dst_path: PathBuf,
+    /// The destination root is a staging directory: new directories in it
+    /// are seen by no one else until the end.
+    staged: bool,
     umask: u32,
     root: bool,
     euid: u32,
@@ -304,6 +314,8 @@ struct Engine<'a> {
     /// (source device, destination device) pairs where `FICLONE` said
     /// "not here".
     no_clone: RwLock<HashSet<(u64, u64)>>,
+    /// Pairs where `copy_file_range` was refused as unsupported.
+    no_copy_range: RwLock<HashSet<(u64, u64)>>,
     /// Pairs where a successful `FICLONE` was seen to really copy (the size
     /// checked once): later clones there are trusted without a `statx`.
     clone_verified: RwLock<HashSet<(u64, u64)>>,
@@ -329,6 +341,8 @@ enum Finish {
     Rename,
     /// It is anonymous (`O_TMPFILE`): link it in.
     Link,
+    /// It was created under its own name in a staging directory.
+    Named,
 }
 
 /// One entry's outcome, counted by the worker.
@@ -349,6 +363,21 @@ fn os(name: &CStr) -> &OsStr {
     OsStr::from_bytes(name.to_bytes())
 }
 
+/// Stops the other workers when this one unwinds (a panic in a progress
+/// callback): they would otherwise wait forever for the job it held. The
+/// panic itself is passed on when the threads are joined.
+struct StopOnUnwind<'e, 'a>(&'e Engine<'a>);
+
+impl Drop for StopOnUnwind<'_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop.store(true, Ordering::SeqCst);
+            let _queue = self.0.lock_queue();
+            self.0.queue_cv.notify_all();
+        }
+    }
+}
+
 impl Engine<'_> {
     fn lock_queue(&self) -> MutexGuard<'_, Queue> {
         lock(&self.queue)
@@ -357,6 +386,7 @@ impl Engine<'_> {
     /// A worker: takes jobs until none is left and no one is busy (one
     /// could still add some).
     fn work(&self) -> TreeReport {
+        let _unwind = StopOnUnwind(self);
         let mut report = TreeReport::default();
         loop {
             let job = {
@@ -944,7 +974,14 @@ impl Engine<'_> {
         // partial file there. (On Btrfs an anonymous file costs more than a
         // named one, 0.55-0.69 s against 0.41-0.46 s for 10,000 files of
         // 4 KiB; the guarantee wins.)
-        let anonymous = if fds.fresh && self.tmpfile.load(Ordering::Relaxed) {
+        // In a new directory of a staging tree, no one can see the file
+        // before the tree is renamed into place: it is created under its
+        // own name (10 % faster than an anonymous file for a Python
+        // installation on ext4, one `linkat` less per file).
+        let direct = self.staged && fds.fresh;
+        let anonymous = if direct {
+            None
+        } else if fds.fresh && self.tmpfile.load(Ordering::Relaxed) {
             let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
             match rustix::fs::openat(&fds.dst, c".", flags, Mode::from_raw_mode(initial as _)) {
                 Ok(fd) => Some(fd),
@@ -958,15 +995,36 @@ impl Engine<'_> {
         } else {
             None
         };
-        let finish = if anonymous.is_some() {
+        let finish = if direct {
+            Finish::Named
+        } else if anonymous.is_some() {
             Finish::Link
         } else {
             Finish::Rename
         };
         let (tmp_name, tmp) = match anonymous {
             Some(fd) => (CString::default(), fd),
+            None if direct => {
+                let flags = OFlags::RDWR
+                    | OFlags::CREATE
+                    | OFlags::EXCL
+                    | OFlags::CLOEXEC
+                    | OFlags::NOFOLLOW;
+                let fd =
+                    rustix::fs::openat(&fds.dst, name, flags, Mode::from_raw_mode(initial as _))
+                        .map_err(|e| match e {
+                            Errno::EXIST => (
+                                Operation::DestinationExists,
+                                io::Error::new(io::ErrorKind::AlreadyExists, "file exists"),
+                            ),
+                            e => (Operation::CreateFile, e.into()),
+                        })?;
+                (name.to_owned(), fd)
+            }
             None => self.create_temp(fds, name, initial)?,
         };
+        // A failed copy removes its file (temporary or, in a staging
+        // tree, under its name).
         let guard = (finish != Finish::Link).then(|| TempGuard {
             dir: fds.dst.as_fd(),
             name: &tmp_name,
@@ -1024,7 +1082,25 @@ impl Engine<'_> {
                     Err(e) => Step::Failed(e),
                 }
             } else {
-                run_method_sized(m, src, src_meta, &tmp, &self.copy, &mut warnings, true)
+                let step =
+                    run_method_sized(m, src, src_meta, &tmp, &self.copy, &mut warnings, true);
+                // Refused between these filesystems (EXDEV across
+                // filesystems of different types, or no such call): not
+                // tried again for this pair, which saves the call and the
+                // reset after it for every further file.
+                if m == Method::CopyFileRange
+                    && let Step::Unsupported(e) = &step
+                    && matches!(
+                        e.raw_os_error().map(Errno::from_raw_os_error),
+                        Some(Errno::XDEV | Errno::NOSYS | Errno::OPNOTSUPP)
+                    )
+                {
+                    self.no_copy_range
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(pair);
+                }
+                step
             }
         })?;
 
@@ -1065,6 +1141,7 @@ impl Engine<'_> {
             Finish::Link => self
                 .link_anonymous(fds, &tmp, name)
                 .map_err(|e| (Operation::CreateFile, e))?,
+            Finish::Named => {}
         }
         if let Some(g) = guard {
             std::mem::forget(g);
@@ -1164,9 +1241,18 @@ impl Engine<'_> {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .contains(&(src.dev(), fds.dst_dev));
-        super::linux::plan_for(&self.copy, src.len(), !refused, || {
+        let mut plan = super::linux::plan_for(&self.copy, src.len(), !refused, || {
             self.never_clones(fds, dst)
-        })
+        });
+        if self
+            .no_copy_range
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&(src.dev(), fds.dst_dev))
+        {
+            plan.retain(|&m| m != Method::CopyFileRange);
+        }
+        plan
     }
 
     /// Whether a clone between this (source, destination) device pair was

@@ -17,6 +17,8 @@
 //! | `create_private_dir` | a directory only its owner can use (tree root) |
 //! | `copy_symlink` | recreate one symbolic link |
 //! | `copy_dir` | copy a directory tree (Linux: parallel, relative to directory descriptors) |
+//! | `STAGES_NEW_TREES` | whether a new tree is built in a staging directory |
+//! | `rename_dir_noclobber` | move a finished staging directory into place |
 
 #[cfg(unix)]
 mod unix;
@@ -43,6 +45,31 @@ pub(crate) use linux::*;
 mod linux_tree;
 #[cfg(target_os = "linux")]
 pub(crate) use linux_tree::{copy_dir, copy_symlink, create_private_dir};
+/// A new tree is built in a staging directory next to the destination and
+/// renamed into place when done: inside it, files are created under their
+/// own names (cheaper than an anonymous file linked in, and no reader can
+/// see them before the whole tree is complete).
+#[cfg(target_os = "linux")]
+pub(crate) const STAGES_NEW_TREES: bool = true;
+/// The sequential walk writes files through the single-file copy (a
+/// temporary name each) and gains nothing from staging; on Windows a
+/// directory cannot be renamed while another process (a virus scanner)
+/// holds one of its new files open.
+#[cfg(not(target_os = "linux"))]
+pub(crate) const STAGES_NEW_TREES: bool = false;
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "ios"))]
+pub(crate) use unix::rename_dir_noclobber;
+/// Not atomic; never called where [`STAGES_NEW_TREES`] is false.
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "ios")))]
+pub(crate) fn rename_dir_noclobber(
+    from: &std::path::Path,
+    to: &std::path::Path,
+) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(to).is_ok() {
+        return Err(std::io::ErrorKind::AlreadyExists.into());
+    }
+    std::fs::rename(from, to)
+}
 
 // Directory trees elsewhere: a sequential walk with std, every file through
 // the single-file copy.

@@ -14,7 +14,7 @@ use crate::copy::{TEMP_MARKER, copy_file};
 use crate::error::{Error, Operation, Result};
 use crate::options::Overwrite;
 use crate::report::Warning;
-use crate::tree::{TreeOptions, TreeReport, TreeWarning};
+use crate::tree::{Target, TreeOptions, TreeReport, TreeWarning};
 
 /// Creates `path` as a directory only its owner can use (where modes exist).
 pub(crate) fn create_private_dir(path: &Path) -> io::Result<()> {
@@ -68,14 +68,17 @@ struct Walk<'a> {
     stop: bool,
 }
 
-/// Copies the directory `from` into the directory `to`.
+/// Copies the directory `from` into the directory `target.dir` (never a
+/// staging directory here: [`super::STAGES_NEW_TREES`] is false).
 pub(crate) fn copy_dir(
     from: &Path,
-    to: &Path,
-    created: bool,
+    target: &Target<'_>,
     opts: &TreeOptions,
     report: &mut TreeReport,
 ) -> Result<()> {
+    // Paths in messages are built from `to`: right only without staging.
+    debug_assert!(!target.staged && target.dir == target.shown);
+    let (to, created) = (target.dir, target.created);
     let mut copy = opts.copy.clone();
     copy.progress = None;
     let mut walk = Walk {

@@ -93,17 +93,16 @@ pub(crate) fn process_alive(pid: u32) -> Option<bool> {
     }
 }
 
-/// Renames `from` to `to` unless `to` exists, atomically:
 /// `renameat2(RENAME_NOREPLACE)` on Linux, `renameatx_np(RENAME_EXCL)` on
-/// macOS. Where the filesystem lacks it (EINVAL, ENOTSUP) or the system is
-/// older (ENOSYS), a hard link (which also fails if the name exists) and an
-/// unlink of the temporary name.
+/// macOS: renames `from` to `to` unless `to` exists, atomically. `None`
+/// where the filesystem lacks it (EINVAL, ENOTSUP) or the system is older
+/// (ENOSYS).
 #[cfg(any(target_os = "linux", target_os = "macos", target_os = "ios"))]
-pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
+fn rename_exclusive(from: &Path, to: &Path) -> Option<io::Result<()>> {
     use rustix::fs::{CWD, RenameFlags};
     use rustix::io::Errno;
     match rustix::fs::renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
-        Ok(()) => Ok(()),
+        Ok(()) => Some(Ok(())),
         // (ENOTSUP and EOPNOTSUPP are one number on Linux, two on macOS.)
         Err(e)
             if e == Errno::INVAL
@@ -111,9 +110,35 @@ pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
                 || e == Errno::NOTSUP
                 || e == Errno::OPNOTSUPP =>
         {
-            fs::hard_link(from, to)?;
-            fs::remove_file(from)
+            None
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Some(Err(e.into())),
     }
+}
+
+/// Renames the file `from` to `to` unless `to` exists, atomically
+/// ([`rename_exclusive`]); where that is missing, a hard link (which also
+/// fails if the name exists) and an unlink of the temporary name.
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "ios"))]
+pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
+    if let Some(r) = rename_exclusive(from, to) {
+        return r;
+    }
+    fs::hard_link(from, to)?;
+    fs::remove_file(from)
+}
+
+/// Renames the directory `from` to `to` unless `to` exists, atomically
+/// ([`rename_exclusive`]); where that is missing, the name is claimed with
+/// an empty directory (`mkdir` fails if it exists) that `rename` then
+/// replaces (it replaces an empty directory atomically).
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "ios"))]
+pub(crate) fn rename_dir_noclobber(from: &Path, to: &Path) -> io::Result<()> {
+    if let Some(r) = rename_exclusive(from, to) {
+        return r;
+    }
+    fs::create_dir(to)?;
+    fs::rename(from, to).inspect_err(|_| {
+        let _ = fs::remove_dir(to);
+    })
 }
