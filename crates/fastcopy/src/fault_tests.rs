@@ -447,6 +447,20 @@ fn automatic_preallocation_only_for_large_copies_onto_ext4() {
             m.blocks()
         );
     }
+    // Onto ext4 from another filesystem: copy_file_range is refused there
+    // (and splice into reserved space is slow), so nothing is reserved.
+    let (Some(from), Some(onto)) = (
+        dir_on(Fs::Tmpfs, "prealloc_from"),
+        dir_on(Fs::Ext4, "prealloc_onto"),
+    ) else {
+        return;
+    };
+    let (src, data) = source(from.path(), big, 14);
+    let _g = inject(vec![]);
+    let dst = onto.path().join("dst");
+    let r = copy_with(&src, &dst, &CopyOptions::new()).unwrap();
+    assert_eq!(calls(Point::Fallocate), 0, "{r:?}");
+    assert_content(&dst, &data);
 }
 
 // ---------------------------------------------------------------------

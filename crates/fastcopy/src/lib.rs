@@ -123,13 +123,17 @@ pub fn copy_with(
 /// elsewhere. A `from` that is a file or a symlink is copied as one entry.
 ///
 /// On Linux a new `to` is built in a staging directory beside it
-/// (`.NAME.fastcopy-tmp-…`, see [`stale`]) and renamed to `to` when the copy
-/// ends: `to` never exists half made. If something creates `to` meanwhile,
-/// the copy fails with [`Operation::DestinationExists`] and removes its
-/// staging directory.
+/// (`.NAME.fastcopy-tmp-…`, see [`stale`]) and renamed to `to` when the walk
+/// ends: while it runs, `to` does not exist. After entry errors it appears
+/// with what was copied (the errors are in the report). If something
+/// creates `to` meanwhile, the copy fails with
+/// [`Operation::DestinationExists`] and removes its staging directory; if
+/// the rename itself fails, the error names the staging directory, which is
+/// kept.
 ///
-/// Fails only when the copy cannot start (no source, `to` inside `from`,
-/// `to` not creatable); the failures of single entries are collected in
+/// Fails when the copy cannot start (no source, `to` inside `from`, `to`
+/// not creatable) or a new `to` cannot be put in place at the end (see
+/// above); the failures of single entries are collected in
 /// [`TreeReport::errors`] and the copy goes on with the rest (unless
 /// [`TreeOptions::fail_fast`]).
 ///

@@ -93,7 +93,7 @@ fn remove_stale(dir: &Path) -> io::Result<Vec<PathBuf>> {
             continue;
         }
         let removed_now = if is_dir {
-            fs::remove_dir_all(&path)
+            remove_tree(&path)
         } else {
             fs::remove_file(&path)
         };
@@ -106,6 +106,14 @@ fn remove_stale(dir: &Path) -> io::Result<Vec<PathBuf>> {
     }
     removed.sort();
     Ok(removed)
+}
+
+/// Removes a staging directory and everything in it, links removed and
+/// never followed. Its directories are made writable by their owner first:
+/// a copied read-only directory (0555) could not be emptied otherwise.
+pub(crate) fn remove_tree(path: &Path) -> io::Result<()> {
+    sys::make_tree_removable(path);
+    fs::remove_dir_all(path)
 }
 
 #[cfg(all(test, unix))]

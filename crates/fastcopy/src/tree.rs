@@ -246,8 +246,17 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, opts: &TreeOptions) -> Result<Tr
                     staged: true,
                 };
                 sys::copy_dir(from, &target, opts, &mut report)?;
-                publish(&staging, to)?;
-                guard.0 = None;
+                match publish(&staging, to) {
+                    Ok(()) => guard.0 = None,
+                    // The copy is complete but cannot be moved into place
+                    // (a filesystem that cannot rename directories): kept,
+                    // and named in the error.
+                    Err(e) if e.operation() == Operation::Rename => {
+                        guard.0 = None;
+                        return Err(e);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
     }
@@ -325,7 +334,18 @@ fn prepare_root(to: &Path, opts: &TreeOptions) -> Result<Root> {
                 "cannot overwrite a non-directory with a directory",
             ));
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        // Something that is not followed to a directory (a dangling
+        // symbolic link) is in the way, as mkdir would say.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if fs::symlink_metadata(to).is_ok() {
+                return Err(Error::other(
+                    Operation::CreateDirectory,
+                    to,
+                    io::ErrorKind::AlreadyExists,
+                    "a symbolic link to nothing is in the way",
+                ));
+            }
+        }
         Err(e) => return Err(Error::new(Operation::StatDestination, to, e)),
     }
     if opts.copy.create_parents
@@ -355,7 +375,7 @@ struct Staging(Option<PathBuf>);
 impl Drop for Staging {
     fn drop(&mut self) {
         if let Some(p) = self.0.take() {
-            let _ = fs::remove_dir_all(p);
+            let _ = crate::stale::remove_tree(&p);
         }
     }
 }
@@ -372,7 +392,12 @@ fn publish(staging: &Path, to: &Path) -> Result<()> {
                 "it appeared while the tree was copied; the copy was removed",
             )
         } else {
-            Error::new(Operation::Rename, to, e)
+            Error::other(
+                Operation::Rename,
+                to,
+                e.kind(),
+                &format!("{e}; the copy is kept in '{}'", staging.display()),
+            )
         }
     })
 }

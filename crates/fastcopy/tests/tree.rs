@@ -282,6 +282,84 @@ fn a_new_tree_appears_only_when_complete(fs_: Fs, dir: &Path) {
 #[cfg(target_os = "linux")]
 per_fs!(a_new_tree_appears_only_when_complete);
 
+/// The same as an unprivileged user, with a read-only (0555) directory in
+/// the source: the staging directory is still removed (its copied
+/// directories are made writable again first).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_staging_tree_with_read_only_directories_is_removed() {
+    const TEST: &str = "tree::a_staging_tree_with_read_only_directories_is_removed";
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    struct Squat {
+        dst: PathBuf,
+        done: AtomicBool,
+    }
+    impl fastcopy::TreeProgress for Squat {
+        fn entry_done(&self) {
+            self.file_copied(0);
+        }
+        fn file_copied(&self, _bytes: u64) {
+            if !self.done.swap(true, Ordering::SeqCst) {
+                fs::create_dir(&self.dst).unwrap();
+            }
+        }
+    }
+    if in_child() {
+        let src = PathBuf::from(std::env::var_os("TREE_SRC").unwrap());
+        let dst = PathBuf::from(std::env::var_os("TREE_DST").unwrap());
+        let squat = Arc::new(Squat {
+            dst: dst.clone(),
+            done: AtomicBool::new(false),
+        });
+        let opts = TreeOptions::new().jobs(1).progress(squat);
+        let e = fastcopy::copy_tree(&src, &dst, &opts).unwrap_err();
+        assert_eq!(e.operation(), Operation::DestinationExists, "{e}");
+        assert!(temporaries_in(dst.parent().unwrap()).is_empty());
+        return;
+    }
+    if !rustix::process::geteuid().is_root() {
+        testfs::skipped(TEST, "needs root to switch to an unprivileged user");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    chmod(d.path(), 0o777);
+    let (src, dst) = (d.path().join("src"), d.path().join("dst"));
+    fs::create_dir_all(src.join("ro/deeper")).unwrap();
+    write(&src.join("ro/deeper/f"), b"x");
+    write(&src.join("ro/g"), b"y");
+    for p in ["", "ro", "ro/deeper"] {
+        chmod(&src.join(p), 0o755);
+    }
+    chmod(&src.join("ro/deeper"), 0o555);
+    chmod(&src.join("ro"), 0o555);
+    run_child(TEST, |c| {
+        use std::os::unix::process::CommandExt;
+        c.uid(65534)
+            .gid(65534)
+            .env("TREE_SRC", &src)
+            .env("TREE_DST", &dst);
+    });
+    assert!(temporaries_in(d.path()).is_empty());
+}
+
+/// A dangling symbolic link where the new tree goes: refused at once, as
+/// mkdir would, nothing copied.
+#[test]
+fn a_dangling_link_in_the_way_of_the_root_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    fs::create_dir(&src).unwrap();
+    write(&src.join("f"), b"x");
+    let dst = d.path().join("dst");
+    symlink(d.path().join("nowhere"), &dst).unwrap();
+    let e = fastcopy::copy_tree(&src, &dst, &TreeOptions::new()).unwrap_err();
+    assert_eq!(e.operation(), Operation::CreateDirectory, "{e}");
+    assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+    assert!(!d.path().join("nowhere").exists());
+    assert!(temporaries_in(d.path()).is_empty());
+}
+
 /// A progress callback that panics: the panic reaches the caller (the
 /// other workers stop instead of waiting for it), and no staging directory
 /// or temporary file is left.

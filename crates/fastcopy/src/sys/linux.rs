@@ -244,14 +244,20 @@ pub(crate) fn run_method_sized(
     let reserve = match opts.preallocate {
         Preallocate::Always => true,
         Preallocate::Never => false,
-        // Only where it was measured to win: copy_file_range onto ext4,
-        // files of AUTO_PREALLOCATE_MIN or more (README, "What the
-        // measurements decided").
+        // Only where it was measured to win: copy_file_range within one
+        // ext4 filesystem (between two it is refused, and the splice that
+        // follows is much slower into reserved space), files of
+        // AUTO_PREALLOCATE_MIN or more (README, "What the measurements
+        // decided").
         Preallocate::Auto => {
-            method == Method::CopyFileRange && size >= AUTO_PREALLOCATE_MIN && on_ext4(dst)
+            method == Method::CopyFileRange
+                && size >= AUTO_PREALLOCATE_MIN
+                && dst.metadata().is_ok_and(|m| m.dev() == src_meta.dev())
+                && on_ext4(dst)
         }
     };
-    if reserve && !sparse && size > 0 {
+    let reserve = reserve && !sparse && size > 0;
+    if reserve {
         if let Err(e) = preallocate(dst, size) {
             if !may_fall_back(&e) {
                 return Step::Failed(e);
@@ -276,12 +282,25 @@ pub(crate) fn run_method_sized(
     } else {
         copy.range(None).map(|_| copy.written)
     };
+    // Space reserved past what was written (a source that shrank, or a
+    // method that declined) is given back: truncating to the current size
+    // frees the blocks past the end of file.
+    let give_back =
+        |len: u64| -> io::Result<()> { if reserve { dst.set_len(len) } else { Ok(()) } };
     match result {
         Ok(bytes) => {
             check_size(src, src_meta, bytes, warnings);
+            if bytes < size
+                && let Err(e) = give_back(bytes)
+            {
+                return Step::Failed(e);
+            }
             Step::Done(bytes)
         }
-        Err(e) if copy.written == 0 && may_fall_back(&e) => decline(src, dst, e),
+        Err(e) if copy.written == 0 && may_fall_back(&e) => match give_back(0) {
+            Ok(()) => decline(src, dst, e),
+            Err(t) => Step::Failed(t),
+        },
         Err(e) => Step::Failed(e),
     }
 }

@@ -23,7 +23,11 @@
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-pub(crate) use unix::process_alive;
+pub(crate) use unix::{make_tree_removable, process_alive};
+
+/// Read-only directories do not keep their entries from being removed here.
+#[cfg(not(unix))]
+pub(crate) fn make_tree_removable(_dir: &std::path::Path) {}
 
 /// Whether a process is alive cannot be told here yet: stale temporaries
 /// are kept.

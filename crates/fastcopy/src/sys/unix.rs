@@ -142,3 +142,55 @@ pub(crate) fn rename_dir_noclobber(from: &Path, to: &Path) -> io::Result<()> {
         let _ = fs::remove_dir(to);
     })
 }
+
+/// Gives the owner write and search permission on every directory of the
+/// tree at `dir`, so that it can be removed. Every directory is opened
+/// relative to its parent with `O_NOFOLLOW` and changed through its
+/// descriptor: a link put in place of one is never followed (`fastcopy
+/// clean` may run as root in a directory others write to). Best effort:
+/// what cannot be changed is left for the removal to report.
+pub(crate) fn make_tree_removable(dir: &Path) {
+    let flags = dir_flags();
+    if let Ok(fd) = rustix::fs::open(dir, flags, rustix::fs::Mode::empty()) {
+        open_up(fd);
+    }
+}
+
+fn dir_flags() -> rustix::fs::OFlags {
+    use rustix::fs::OFlags;
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+}
+
+fn open_up(fd: std::os::fd::OwnedFd) {
+    use rustix::fs::{AtFlags, FileType, Mode};
+    use rustix::io::Errno;
+    let owner_only = Mode::from_raw_mode(0o700);
+    let _ = rustix::fs::fchmod(&fd, owner_only);
+    let Ok(mut entries) = rustix::fs::Dir::read_from(&fd) else {
+        return;
+    };
+    let mut subdirs = Vec::new();
+    while let Some(Ok(e)) = entries.next() {
+        let name = e.file_name();
+        if name == c"." || name == c".." {
+            continue;
+        }
+        if matches!(e.file_type(), FileType::Directory | FileType::Unknown) {
+            subdirs.push(name.to_owned());
+        }
+    }
+    for name in subdirs {
+        let sub = match rustix::fs::openat(&fd, &name, dir_flags(), Mode::empty()) {
+            // A directory without read permission: opened up by name
+            // (inside a directory only its owner can write to), then again.
+            Err(Errno::ACCESS) => {
+                let _ = rustix::fs::chmodat(&fd, &name, owner_only, AtFlags::empty());
+                rustix::fs::openat(&fd, &name, dir_flags(), Mode::empty())
+            }
+            r => r,
+        };
+        if let Ok(sub) = sub {
+            open_up(sub);
+        }
+    }
+}
