@@ -305,9 +305,7 @@ fn a_staging_tree_with_read_only_directories_is_removed() {
             }
         }
     }
-    if in_child() {
-        let src = PathBuf::from(std::env::var_os("TREE_SRC").unwrap());
-        let dst = PathBuf::from(std::env::var_os("TREE_DST").unwrap());
+    if let Some((src, dst)) = child_paths() {
         let squat = Arc::new(Squat {
             dst: dst.clone(),
             done: AtomicBool::new(false),
@@ -318,13 +316,9 @@ fn a_staging_tree_with_read_only_directories_is_removed() {
         assert!(temporaries_in(dst.parent().unwrap()).is_empty());
         return;
     }
-    if !rustix::process::geteuid().is_root() {
-        testfs::skipped(TEST, "needs root to switch to an unprivileged user");
+    let Some((d, src, dst)) = unprivileged_setup(TEST) else {
         return;
-    }
-    let d = tempfile::tempdir().unwrap();
-    chmod(d.path(), 0o777);
-    let (src, dst) = (d.path().join("src"), d.path().join("dst"));
+    };
     fs::create_dir_all(src.join("ro/deeper")).unwrap();
     write(&src.join("ro/deeper/f"), b"x");
     write(&src.join("ro/g"), b"y");
@@ -333,13 +327,7 @@ fn a_staging_tree_with_read_only_directories_is_removed() {
     }
     chmod(&src.join("ro/deeper"), 0o555);
     chmod(&src.join("ro"), 0o555);
-    run_child(TEST, |c| {
-        use std::os::unix::process::CommandExt;
-        c.uid(65534)
-            .gid(65534)
-            .env("TREE_SRC", &src)
-            .env("TREE_DST", &dst);
-    });
+    run_as_nobody(TEST, &src, &dst);
     assert!(temporaries_in(d.path()).is_empty());
 }
 
@@ -543,14 +531,45 @@ fn a_file_in_the_way_of_the_root_is_an_error() {
     assert_file_is(&dst, b"file");
 }
 
+/// In the child of a test run as `nobody`: its source and destination.
+fn child_paths() -> Option<(PathBuf, PathBuf)> {
+    in_child().then(|| {
+        let var = |k| PathBuf::from(std::env::var_os(k).unwrap());
+        (var("TREE_SRC"), var("TREE_DST"))
+    })
+}
+
+/// For a test run as the unprivileged user `nobody` (root reads and
+/// removes anything): a directory everyone may write to, with the source
+/// and destination paths in it. `None` (skipped) unless running as root.
+fn unprivileged_setup(test: &str) -> Option<(tempfile::TempDir, PathBuf, PathBuf)> {
+    if !rustix::process::geteuid().is_root() {
+        testfs::skipped(test, "needs root to switch to an unprivileged user");
+        return None;
+    }
+    let d = tempfile::tempdir().unwrap();
+    chmod(d.path(), 0o777);
+    let (src, dst) = (d.path().join("src"), d.path().join("dst"));
+    Some((d, src, dst))
+}
+
+/// Runs `test` again in a child process as `nobody`, with `src` and `dst`.
+fn run_as_nobody(test: &str, src: &Path, dst: &Path) {
+    run_child(test, |c| {
+        use std::os::unix::process::CommandExt;
+        c.uid(65534)
+            .gid(65534)
+            .env("TREE_SRC", src)
+            .env("TREE_DST", dst);
+    });
+}
+
 /// Run as an unprivileged user (root reads anything): the unreadable
 /// directory is reported, everything else is copied.
 #[test]
 fn unreadable_directory_is_reported_and_the_rest_copied() {
     const TEST: &str = "tree::unreadable_directory_is_reported_and_the_rest_copied";
-    if in_child() {
-        let src = PathBuf::from(std::env::var_os("TREE_SRC").unwrap());
-        let dst = PathBuf::from(std::env::var_os("TREE_DST").unwrap());
+    if let Some((src, dst)) = child_paths() {
         let r = fastcopy::copy_tree(&src, &dst, &TreeOptions::new()).unwrap();
         assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
         assert_eq!(r.errors[0].operation(), Operation::ReadDirectory);
@@ -563,13 +582,9 @@ fn unreadable_directory_is_reported_and_the_rest_copied() {
         assert_file_is(&dst.join("g"), b"also");
         return;
     }
-    if !rustix::process::geteuid().is_root() {
-        testfs::skipped(TEST, "needs root to switch to an unprivileged user");
+    let Some((_dir, src, dst)) = unprivileged_setup(TEST) else {
         return;
-    }
-    let d = tempfile::tempdir().unwrap();
-    chmod(d.path(), 0o777);
-    let (src, dst) = (d.path().join("src"), d.path().join("dst"));
+    };
     fs::create_dir_all(src.join("open")).unwrap();
     fs::create_dir_all(src.join("closed")).unwrap();
     write(&src.join("open/f"), b"readable");
@@ -579,13 +594,7 @@ fn unreadable_directory_is_reported_and_the_rest_copied() {
         chmod(&src.join(p), 0o755);
     }
     chmod(&src.join("closed"), 0o000);
-    run_child(TEST, |c| {
-        use std::os::unix::process::CommandExt;
-        c.uid(65534)
-            .gid(65534)
-            .env("TREE_SRC", &src)
-            .env("TREE_DST", &dst);
-    });
+    run_as_nobody(TEST, &src, &dst);
     assert!(!dst.join("closed/secret").exists());
 }
 
