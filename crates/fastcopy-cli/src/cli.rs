@@ -92,7 +92,7 @@ pub struct Cli {
 
     /// Reserve the destination's space before writing data (fallocate)
     ///
-    ///   auto:   let fastcopy decide (Linux: copy_file_range onto ext4,
+    ///   auto:   let fastcopy decide (Linux: copy_file_range within one ext4,
     ///           files of 16 MiB or more, where it was measured to win)
     ///   always: for every data copy (--preallocate alone means this)
     ///   never:  do not

@@ -143,21 +143,6 @@ fn verbose_names_the_fallback_on_ext4() {
     assert_no_temp(d.path());
 }
 
-/// The value of extended attribute `name` of `path`, via getfattr(1);
-/// `Err` when the tool cannot run.
-/// The value of the extended attribute `name`, `None` where it is absent.
-fn getfattr(path: &Path, name: &str) -> Option<Vec<u8>> {
-    let mut buf = vec![0u8; 4096];
-    match rustix::fs::getxattr(path, name, &mut buf[..]) {
-        Ok(n) => {
-            buf.truncate(n);
-            Some(buf)
-        }
-        Err(rustix::io::Errno::NODATA) => None,
-        Err(e) => panic!("getxattr {} {name}: {e}", path.display()),
-    }
-}
-
 #[test]
 fn xattrs_only_with_the_flag() {
     let Some(d) = testfs::dir(Fs::Ext4, "cli_xattrs_ext4") else {
@@ -174,7 +159,7 @@ fn xattrs_only_with_the_flag() {
     )
     .unwrap();
     assert_eq!(
-        getfattr(&src, "user.fastcopy").as_deref(),
+        testfs::xattr(&src, "user.fastcopy").as_deref(),
         Some(&b"kept"[..])
     );
 
@@ -190,8 +175,11 @@ fn xattrs_only_with_the_flag() {
         .assert()
         .success();
 
-    let with = getfattr(&d.path().join("with"), "user.fastcopy");
+    let with = testfs::xattr(&d.path().join("with"), "user.fastcopy");
     assert_eq!(with.as_deref(), Some(&b"kept"[..]));
-    assert_eq!(getfattr(&d.path().join("without"), "user.fastcopy"), None);
+    assert_eq!(
+        testfs::xattr(&d.path().join("without"), "user.fastcopy"),
+        None
+    );
     assert_no_temp(d.path());
 }

@@ -406,7 +406,7 @@ fn preallocation_out_of_space_is_an_error() {
     assert_eq!(calls(Point::Fallocate), 0);
 }
 
-/// Preallocate::Auto reserves space only for `copy_file_range` onto ext4,
+/// Preallocate::Auto reserves space only for `copy_file_range` within one ext4 filesystem,
 /// from `AUTO_PREALLOCATE_MIN` up: where it was measured to win.
 #[test]
 fn automatic_preallocation_only_for_large_copies_onto_ext4() {

@@ -56,9 +56,9 @@ pub enum DirectIo {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Preallocate {
     /// Let fastcopy decide. Today this means: on Linux, before
-    /// `copy_file_range` onto ext4 for files of 16 MiB or more (0.72x-0.82x
-    /// the time without it with a warm cache, level with a cold one);
-    /// nowhere else (no gain on Btrfs, XFS or tmpfs, a loss before
+    /// `copy_file_range` within one ext4 filesystem, for files of 16 MiB or
+    /// more (0.72x-0.82x the time without it with a warm cache, level with a
+    /// cold one); nowhere else (no gain on Btrfs, XFS or tmpfs, a loss before
     /// `splice`; README, "Measured"). A refusal is silent.
     #[default]
     Auto,

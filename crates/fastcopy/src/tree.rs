@@ -236,8 +236,7 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, opts: &TreeOptions) -> Result<Tr
                 sys::copy_dir(from, &target, opts, &mut report)?;
             }
             Root::Staged(staging) => {
-                // Removed unless published: on an error, and on a panic in
-                // a progress callback.
+                // Removed if the walk fails or panics (a progress callback).
                 let mut guard = Staging(Some(staging.clone()));
                 let target = Target {
                     dir: &staging,
@@ -246,17 +245,9 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, opts: &TreeOptions) -> Result<Tr
                     staged: true,
                 };
                 sys::copy_dir(from, &target, opts, &mut report)?;
-                match publish(&staging, to) {
-                    Ok(()) => guard.0 = None,
-                    // The copy is complete but cannot be moved into place
-                    // (a filesystem that cannot rename directories): kept,
-                    // and named in the error.
-                    Err(e) if e.operation() == Operation::Rename => {
-                        guard.0 = None;
-                        return Err(e);
-                    }
-                    Err(e) => return Err(e),
-                }
+                // From here on `publish` decides what becomes of it.
+                guard.0 = None;
+                publish(&staging, to)?;
             }
         }
     }
@@ -380,24 +371,34 @@ impl Drop for Staging {
     }
 }
 
-/// Renames the finished staging directory to `to`, unless something has
-/// taken that name meanwhile.
+/// Renames the finished staging directory to `to`. If something has taken
+/// that name meanwhile, the copy is removed and the error says so (or says
+/// where the copy is, if it could not be removed). If the rename fails
+/// otherwise (a filesystem that cannot rename directories), the complete
+/// copy is kept and the error names it.
 fn publish(staging: &Path, to: &Path) -> Result<()> {
-    sys::rename_dir_noclobber(staging, to).map_err(|e| {
-        if e.kind() == io::ErrorKind::AlreadyExists {
-            Error::other(
-                Operation::DestinationExists,
-                to,
-                io::ErrorKind::AlreadyExists,
-                "it appeared while the tree was copied; the copy was removed",
-            )
-        } else {
-            Error::other(
-                Operation::Rename,
-                to,
-                e.kind(),
-                &format!("{e}; the copy is kept in '{}'", staging.display()),
-            )
-        }
-    })
+    let Err(e) = sys::rename_dir_noclobber(staging, to) else {
+        return Ok(());
+    };
+    if e.kind() != io::ErrorKind::AlreadyExists {
+        return Err(Error::other(
+            Operation::Rename,
+            to,
+            e.kind(),
+            &format!("{e}; the copy is kept in '{}'", staging.display()),
+        ));
+    }
+    let what = match crate::stale::remove_tree(staging) {
+        Ok(()) => "it appeared while the tree was copied; the copy was removed".to_owned(),
+        Err(r) => format!(
+            "it appeared while the tree was copied; the copy is left in '{}' (removing it failed: {r})",
+            staging.display()
+        ),
+    };
+    Err(Error::other(
+        Operation::DestinationExists,
+        to,
+        io::ErrorKind::AlreadyExists,
+        &what,
+    ))
 }

@@ -6,18 +6,6 @@ use fastcopy::CopyOptions;
 
 use crate::common::*;
 
-fn get(path: &Path, name: &str) -> Option<Vec<u8>> {
-    let mut buf = vec![0u8; 4096];
-    match rustix::fs::getxattr(path, name, &mut buf[..]) {
-        Ok(n) => {
-            buf.truncate(n);
-            Some(buf)
-        }
-        Err(rustix::io::Errno::NODATA) => None,
-        Err(e) => panic!("getxattr {} {name}: {e}", path.display()),
-    }
-}
-
 fn xattrs_copied_when_asked(fs: Fs, dir: &Path) {
     let src = dir.join("src");
     write(&src, &testfs::pattern(200_000, 101));
@@ -40,14 +28,17 @@ fn xattrs_copied_when_asked(fs: Fs, dir: &Path) {
     let r = fastcopy::copy_with(&src, &with, &CopyOptions::new().preserve_xattrs(true)).unwrap();
     assert!(r.warnings.is_empty(), "{fs}: {:?}", r.warnings);
     assert_eq!(
-        get(&with, "user.fastcopy.test").as_deref(),
+        testfs::xattr(&with, "user.fastcopy.test").as_deref(),
         Some(&b"value\0with nul"[..])
     );
-    assert_eq!(get(&with, "user.empty").as_deref(), Some(&b""[..]));
+    assert_eq!(
+        testfs::xattr(&with, "user.empty").as_deref(),
+        Some(&b""[..])
+    );
     let without = dir.join("without");
     fastcopy::copy(&src, &without).unwrap();
     assert_eq!(
-        get(&without, "user.fastcopy.test"),
+        testfs::xattr(&without, "user.fastcopy.test"),
         None,
         "{fs}: copied without being asked"
     );

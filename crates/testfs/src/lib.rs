@@ -137,3 +137,17 @@ pub fn skipped(test_name: &str, reason: &str) {
 
 #[cfg(test)]
 mod tests;
+
+/// The value of the extended attribute `name` of `path`, `None` where it
+/// is absent. Panics on any other error.
+pub fn xattr(path: &std::path::Path, name: &str) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; 4096];
+    match rustix::fs::getxattr(path, name, &mut buf[..]) {
+        Ok(n) => {
+            buf.truncate(n);
+            Some(buf)
+        }
+        Err(rustix::io::Errno::NODATA) => None,
+        Err(e) => panic!("getxattr {} {name}: {e}", path.display()),
+    }
+}

@@ -102,6 +102,18 @@ pub(crate) fn may_fall_back(e: &io::Error) -> bool {
     }
 }
 
+/// Whether a method's refusal `e` holds for every file between the same two
+/// filesystems (no such call, not on this filesystem, not between these
+/// two: ENOSYS, EOPNOTSUPP, ENOTTY, EXDEV), not only for this file (EINVAL,
+/// EPERM, ETXTBSY and the rest of [`may_fall_back`]'s list). A clone that
+/// reported success and copied nothing is treated the same way by trees.
+pub(crate) fn refused_for_the_pair(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error().map(Errno::from_raw_os_error),
+        Some(Errno::NOSYS | Errno::OPNOTSUPP | Errno::NOTTY | Errno::XDEV)
+    )
+}
+
 /// Filesystems whose `copy_file_range` never shares blocks, so it is safe
 /// with [`Reflink::Never`]. Btrfs, XFS, bcachefs, ZFS, overlayfs (which
 /// passes to its upper layer), NFS and SMB (server-side copies) may clone,
@@ -119,18 +131,25 @@ pub(crate) fn copy_file_range_never_clones(dst: &File) -> bool {
 
 /// The methods to try, in order.
 pub(crate) fn plan(opts: &CopyOptions, src: &Metadata, dst: &File) -> Vec<Method> {
-    plan_for(opts, src.len(), true, || copy_file_range_never_clones(dst))
+    plan_for(
+        opts,
+        src.len(),
+        |_| false,
+        || copy_file_range_never_clones(dst),
+    )
 }
 
 /// The methods to try for a file of `size` bytes, in order: the one place
-/// that decides the Linux ladder, for single files and trees. `may_clone`
-/// is false where a clone between the same devices was already refused
-/// (trees remember that); `never_clones` says whether the destination's
-/// `copy_file_range` can share blocks, asked only with `Reflink::Never`.
+/// that decides the Linux ladder, for single files and trees. `refused`
+/// says which of `FICLONE` and `copy_file_range` were already refused for
+/// good between the same two filesystems (trees remember that, see
+/// [`refused_for_the_pair`]); `never_clones` says whether the
+/// destination's `copy_file_range` can share blocks, asked only with
+/// `Reflink::Never`.
 pub(crate) fn plan_for(
     opts: &CopyOptions,
     size: u64,
-    may_clone: bool,
+    refused: impl Fn(Method) -> bool,
     never_clones: impl FnOnce() -> bool,
 ) -> Vec<Method> {
     let mut plan = Vec::with_capacity(3);
@@ -139,13 +158,13 @@ pub(crate) fn plan_for(
         Reflink::Always => return vec![Method::Reflink],
         // An empty file (or a procfs file, which says it is empty) has
         // nothing to clone.
-        Reflink::Auto if size > 0 && may_clone => plan.push(Method::Reflink),
+        Reflink::Auto if size > 0 && !refused(Method::Reflink) => plan.push(Method::Reflink),
         Reflink::Auto | Reflink::Never => {}
     }
     if opts.direct_io == DirectIo::Always {
         plan.push(Method::DirectIo);
     } else if size > 0 {
-        if opts.reflink != Reflink::Never || never_clones() {
+        if (opts.reflink != Reflink::Never || never_clones()) && !refused(Method::CopyFileRange) {
             plan.push(Method::CopyFileRange);
         }
         // A kernel-side copy that never clones: where copy_file_range is
