@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """1 GiB copies timed on a fresh filesystem each run (run as root).
 
-Usage: bench/fresh_fs.py [--runs N] [--size-mib N] [--methods | --preallocate] [--cold] FS [FS...]
+Usage: bench/fresh_fs.py [--runs N] [--size-mib N] [--methods | --preallocate | --floor] [--cold] FS [FS...]
        (FS: ext4, btrfs, xfs)
 
 Deleting a large file just before a timed copy made the next copy slow or
@@ -56,11 +56,29 @@ PREALLOCATE = [
     ("std::fs::copy", lambda s, d: [STD_COPY, s, d]),
     ("cp --reflink=never", lambda s, d: ["cp", "--reflink=never", s, d]),
 ]
+# `--floor`: copies without cloning against the floor of any buffered copy:
+# writing the same number of bytes from memory, reading nothing
+# (bench/floor/write_floor.c).
+FLOOR = [
+    ("fastcopy --reflink=never", lambda s, d: [FASTCOPY, "--reflink=never", s, d]),
+    ("cp --reflink=never", lambda s, d: ["cp", "--reflink=never", s, d]),
+    ("write floor", lambda s, d: [floor_tool("write_floor"), s, d]),
+]
 MKFS = {
     "ext4": ["mkfs.ext4", "-q", "-F", "-E", "nodiscard"],
     "btrfs": ["mkfs.btrfs", "-q", "-f", "-K"],
     "xfs": ["mkfs.xfs", "-q", "-f", "-K", "-m", "reflink=1"],
 }
+
+
+def floor_tool(name):
+    """bench/floor/NAME.c built (with gcc) into target/bench/NAME: its path."""
+    out = os.path.join(ROOT, "target", "bench", name)
+    src = os.path.join(ROOT, "bench", "floor", name + ".c")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        sh("gcc", "-O2", "-pthread", "-o", out, src)
+    return out
 
 
 def sh(*argv):
@@ -118,10 +136,17 @@ def main():
     ap.add_argument("--methods", action="store_true", help="splice and read/write against cp")
     ap.add_argument("--preallocate", action="store_true",
                     help="the default path with and without fallocate, std::fs::copy, cp")
+    ap.add_argument("--floor", action="store_true",
+                    help="--reflink=never copies against writing the bytes from memory")
     ap.add_argument("--cold", action="store_true", help="source not in the page cache")
     ap.add_argument("fs", nargs="+", choices=sorted(MKFS))
     args = ap.parse_args()
-    commands = METHODS if args.methods else PREALLOCATE if args.preallocate else COMMANDS
+    commands = (
+        METHODS if args.methods
+        else PREALLOCATE if args.preallocate
+        else FLOOR if args.floor
+        else COMMANDS
+    )
     for tool in (FASTCOPY, STD_COPY, ONE_METHOD):
         if not os.path.exists(tool):
             sys.exit(f"missing {tool}: run `cargo build --release --workspace --bins --examples`")
@@ -153,7 +178,7 @@ def main():
                 v = times[label]
                 base = (
                     "cp --reflink=never"
-                    if args.methods or args.preallocate or "never" in label
+                    if args.methods or args.preallocate or args.floor or "never" in label
                     else "cp"
                 )
                 print(

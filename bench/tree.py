@@ -12,7 +12,7 @@ while their inode-table blocks are not yet written back.
 
     bench/tree.py SRC_TREE [--runs 3] [--tools fastcopy,cp,rsync,xcp,fcp]
                   [--fastcopy PATH] [--peers DIR] [--strace] [--no-wait] [--keep]
-                  [--fresh ext4|btrfs|xfs]
+                  [--fresh ext4|btrfs|xfs] [--floor]
 
 With --fresh FS, every timed run gets a new loop filesystem instead (one
 preallocated image, made again without discard; ext4 without a journal,
@@ -20,6 +20,13 @@ like this machine's root): SRC_TREE is copied onto it with cp -a (so it is
 in the page cache), synced, memory is written and freed in /dev/shm (see
 fresh_fs.touch_memory), and the tool copies it within that filesystem. No
 run then follows a deletion, and no wait is needed.
+
+With --floor, two more rows: bench/floor/tree_floor.c (built with gcc)
+making only the kernel calls a copy cannot avoid, from lists of the tree
+made before the clock starts (no walk): "floor create" makes the
+directories and empty files; "floor calls" makes the directories and, per
+file, the calls fastcopy -r makes (open, fstat, create with the mode,
+FICLONE or copy_file_range, futimens, two closes), two threads.
 
 Make the inputs with bench/tree-setup.sh. Peers come from
 `cargo install xcp fcp` (looked up in --peers, then PATH); a missing one is
@@ -58,11 +65,16 @@ def commands(args):
         "xcp": [which("xcp", peers), "-r"],
         "fcp": [which("fcp", peers)],
     }
+    if args.floor:
+        tool = fresh_fs.floor_tool("tree_floor")
+        tools["floor create"] = [tool, "create"]
+        tools["floor calls"] = [tool, "calls"]
     for also in args.also:
         label, _, path = also.partition("=")
         tools[label] = [path, "-r"]
     out = {}
-    for name in args.tools.split(",") + [a.partition("=")[0] for a in args.also]:
+    floor = ["floor create", "floor calls"] if args.floor else []
+    for name in args.tools.split(",") + floor + [a.partition("=")[0] for a in args.also]:
         cmd = tools[name]
         if cmd[0] is None or shutil.which(cmd[0]) is None and not os.access(cmd[0], os.X_OK):
             print(f"# {name}: not installed, left out", file=sys.stderr)
@@ -78,11 +90,38 @@ def argv(name, cmd, src, dst):
     return cmd + [src, dst]
 
 
+def floor_lists(src):
+    """The lists tree_floor reads (directories, then regular files, parents
+    first, relative to SRC), written next to SRC before the clock starts."""
+    dirs, files = [], []
+    for root, ds, fs in os.walk(src):
+        rel = os.path.relpath(root, src)
+        for d in ds:
+            if not os.path.islink(os.path.join(root, d)):
+                dirs.append(os.path.normpath(os.path.join(rel, d)))
+        for f in fs:
+            if os.path.isfile(os.path.join(root, f)) and not os.path.islink(os.path.join(root, f)):
+                files.append(os.path.normpath(os.path.join(rel, f)))
+    paths = []
+    for kind, names in (("dirs", dirs), ("files", files)):
+        path = f"{src}.floor-{kind}"
+        with open(path, "w") as out:
+            out.writelines(n + "\n" for n in names)
+        paths.append(path)
+    return paths
+
+
 def run_once(name, cmd, src, dst):
+    args = argv(name, cmd, src, dst)
+    lists = []
+    if name.startswith("floor"):
+        lists = floor_lists(src)
+        args = cmd + lists + [src, dst]
     t0 = time.perf_counter()
-    p = subprocess.run(argv(name, cmd, src, dst), stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE)
+    p = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     t = time.perf_counter() - t0
+    for path in lists:
+        os.remove(path)
     if p.returncode != 0:
         print(f"# {name} failed ({p.returncode}): {p.stderr[:300]!r}", file=sys.stderr)
     return t
@@ -157,6 +196,8 @@ def main():
                          "deleting is what makes the next files slow)")
     ap.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
                     help="another fastcopy build (or wrapper) to time beside the tools (A/B)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time bench/floor/tree_floor.c: only the kernel calls, no walk")
     ap.add_argument("--fresh", choices=sorted(FRESH_MKFS),
                     help="a new loop filesystem of this type for every timed run")
     args = ap.parse_args()
@@ -192,6 +233,8 @@ def main():
     calls = {}
     if args.strace:
         for name, cmd in tools.items():
+            if name.startswith("floor"):
+                continue
             dst = os.path.join(base, f".bench-{tag}-{name}-strace")
             made.append(dst)
             c = strace_counts(name, cmd, src, dst)
@@ -206,7 +249,7 @@ def main():
         runs = " ".join(f"{t:.2f}" for t in times[name])
         row = f"| {' '.join(argv(name, [os.path.basename(tools[name][0])] + tools[name][1:], 'SRC', 'DST'))} | {med:.3f} | {runs} | {ratio} |"
         if calls:
-            row += f" {calls[name]:.1f} |"
+            row += f" {calls[name]:.1f} |" if name in calls else " - |"
         print(row)
     if args.keep:
         print(f"# kept: {base}/.bench-{tag}-*")

@@ -25,15 +25,20 @@ pub struct CleanCli {
 }
 
 /// Cleans every directory; returns the exit code: 0, or 1 if a directory
-/// could not be cleaned.
+/// could not be read or a temporary in it could not be removed (the others
+/// are removed all the same).
 pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     let cli = CleanCli::parse_from(args);
     let mut code = 0;
     let mut out = io::stdout().lock();
     for dir in &cli.dirs {
         match fastcopy::stale::remove_stale_temporaries(dir) {
-            Ok(removed) => {
-                for path in removed {
+            Ok(done) => {
+                for e in &done.failed {
+                    eprintln!("fastcopy clean: {e}");
+                    code = 1;
+                }
+                for path in done.removed {
                     let line = if cli.json {
                         json!({ "removed": path }).to_string()
                     } else {

@@ -217,3 +217,40 @@ fn clean_removes_only_dead_processes_temporaries() {
         .code(1)
         .stderr(predicate::str::contains("'/nonexistent/fastcopy-clean'"));
 }
+
+/// A leftover that cannot be removed (an immutable file in a staging
+/// directory; `chattr +i` needs root) makes `clean` exit 1 naming it, after
+/// removing the others.
+#[test]
+fn clean_goes_on_past_a_leftover_it_cannot_remove() {
+    const TEST: &str = "clean_goes_on_past_a_leftover_it_cannot_remove";
+    if !rustix::process::geteuid().is_root() {
+        testfs::skipped(TEST, "chattr +i needs root");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    // Listed in this order: the stuck one between two removable ones.
+    let first = d.path().join(".a.fastcopy-tmp-400001-0-1");
+    let stuck = d.path().join(".b.fastcopy-tmp-400001-0");
+    let last = d.path().join(".c.fastcopy-tmp-400001-0-1");
+    fs::write(&first, b"partial").unwrap();
+    fs::write(&last, b"partial").unwrap();
+    fs::create_dir(&stuck).unwrap();
+    let pinned = stuck.join("pinned");
+    fs::write(&pinned, b"p").unwrap();
+    let Some(frozen) = testfs::Immutable::set(&pinned) else {
+        testfs::skipped(TEST, "chattr +i failed");
+        return;
+    };
+    let out = fastcopy().arg("clean").arg(d.path()).output().unwrap();
+    drop(frozen);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains(&*stuck.to_string_lossy()), "{stderr}");
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(!first.exists() && !last.exists());
+    assert!(pinned.exists());
+}

@@ -11,7 +11,7 @@
 //! ```
 //! # fn main() -> std::io::Result<()> {
 //! # let dir = tempfile::tempdir()?;
-//! for path in fastcopy::stale::remove_stale_temporaries(dir.path())? {
+//! for path in fastcopy::stale::remove_stale_temporaries(dir.path())?.removed {
 //!     println!("removed {}", path.display());
 //! }
 //! # Ok(()) }
@@ -47,9 +47,19 @@ pub fn temporary_owner(name: &OsStr) -> Option<u32> {
     u32::from_str_radix(pid, 16).ok().filter(|&p| p != 0)
 }
 
+/// What [`remove_stale_temporaries`] did in one directory.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Cleaned {
+    /// The temporaries removed, sorted.
+    pub removed: Vec<PathBuf>,
+    /// The temporaries that could not be removed, one error each, naming
+    /// the path. The others were still removed.
+    pub failed: Vec<io::Error>,
+}
+
 /// Removes the fastcopy temporary files and staging directories in `dir`
-/// (not below it) whose process is no longer alive, and returns their
-/// paths.
+/// (not below it) whose process is no longer alive, and says which.
 ///
 /// An entry is only removed when its name parses (see
 /// [`temporary_owner`]), it is a regular file or a directory (not a link:
@@ -61,21 +71,22 @@ pub fn temporary_owner(name: &OsStr) -> Option<u32> {
 /// on a directory that processes of another machine or PID namespace
 /// write to (NFS, a volume shared with containers): their process ids mean
 /// nothing here. A process id reused by an unrelated process only keeps a
-/// stale file longer.
+/// stale file longer. One temporary that cannot be removed (an immutable
+/// file inside, say) does not stop the others: it is listed in
+/// [`Cleaned::failed`].
 ///
 /// # Errors
 ///
-/// Reading the directory, or removing a file, failed; the error names the
-/// path. Files removed before the failure stay removed.
-pub fn remove_stale_temporaries(dir: impl AsRef<Path>) -> io::Result<Vec<PathBuf>> {
+/// The directory could not be read; the error names it.
+pub fn remove_stale_temporaries(dir: impl AsRef<Path>) -> io::Result<Cleaned> {
     remove_stale(dir.as_ref())
 }
 
-fn remove_stale(dir: &Path) -> io::Result<Vec<PathBuf>> {
+fn remove_stale(dir: &Path) -> io::Result<Cleaned> {
     let named = |what: &str, path: &Path, e: io::Error| {
         io::Error::new(e.kind(), format!("{what} '{}': {e}", path.display()))
     };
-    let mut removed = Vec::new();
+    let mut done = Cleaned::default();
     let entries = fs::read_dir(dir).map_err(|e| named("cannot read directory", dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| named("cannot read directory", dir, e))?;
@@ -98,14 +109,16 @@ fn remove_stale(dir: &Path) -> io::Result<Vec<PathBuf>> {
             fs::remove_file(&path)
         };
         match removed_now {
-            Ok(()) => removed.push(path),
+            Ok(()) => done.removed.push(path),
             // Another cleaner was quicker.
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(named("cannot remove stale temporary file", &path, e)),
+            Err(e) => done
+                .failed
+                .push(named("cannot remove stale temporary", &path, e)),
         }
     }
-    removed.sort();
-    Ok(removed)
+    done.removed.sort();
+    Ok(done)
 }
 
 /// Removes a staging directory and everything in it, links removed and
@@ -188,7 +201,9 @@ mod tests {
         // A link with such a name: never touched.
         std::os::unix::fs::symlink("plain", d.join(tmp(dead, "link"))).unwrap();
 
-        let removed = remove_stale_temporaries(d).unwrap();
+        let done = remove_stale_temporaries(d).unwrap();
+        assert!(done.failed.is_empty(), "{:?}", done.failed);
+        let removed = done.removed;
         let mut want: Vec<PathBuf> = stale.iter().map(|n| d.join(n)).collect();
         want.push(staging.clone());
         want.sort();
@@ -204,9 +219,50 @@ mod tests {
         assert_eq!(fs::read(running.join("f")).unwrap(), b"f");
         assert!(d.join(tmp(dead, "link")).is_symlink());
         // Nothing more to do the second time.
-        assert_eq!(remove_stale_temporaries(d).unwrap(), Vec::<PathBuf>::new());
+        assert_eq!(
+            remove_stale_temporaries(d).unwrap().removed,
+            Vec::<PathBuf>::new()
+        );
         live.kill().unwrap();
         live.wait().unwrap();
+    }
+
+    /// One staging directory that cannot be removed (an immutable file
+    /// inside; `chattr +i` needs root) is reported with its path, and the
+    /// other stale temporaries are removed all the same.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn one_temporary_that_cannot_be_removed_does_not_stop_the_others() {
+        const TEST: &str = "one_temporary_that_cannot_be_removed_does_not_stop_the_others";
+        if !rustix::process::geteuid().is_root() {
+            testfs::skipped(TEST, "chattr +i needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let dead = dead_pid();
+        let tmp = |name: &str| d.join(format!(".{name}{TEMP_MARKER}{dead:x}-3-1f"));
+        // Sorted by name, the stuck one comes between the two others.
+        let (first, stuck, last) = (tmp("a"), tmp("b"), tmp("c"));
+        fs::write(&first, b"x").unwrap();
+        fs::write(&last, b"x").unwrap();
+        fs::create_dir(&stuck).unwrap();
+        let pinned = stuck.join("pinned");
+        fs::write(&pinned, b"p").unwrap();
+        let Some(frozen) = testfs::Immutable::set(&pinned) else {
+            testfs::skipped(TEST, "chattr +i failed on the temporary directory");
+            return;
+        };
+        let done = remove_stale_temporaries(d);
+        drop(frozen);
+        let done = done.unwrap();
+        assert_eq!(done.removed, [first.clone(), last.clone()]);
+        assert_eq!(done.failed.len(), 1, "{:?}", done.failed);
+        let e = &done.failed[0];
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{e}");
+        assert!(e.to_string().contains(&*stuck.to_string_lossy()), "{e}");
+        assert!(!first.exists() && !last.exists());
+        assert_eq!(fs::read(&pinned).unwrap(), b"p");
     }
 
     #[test]

@@ -2,29 +2,9 @@
 //! EPERM; the next copy in the same process still clones: no failure
 //! turns a method off for later files.
 
-use std::path::Path;
-use std::process::Command;
-
 use fastcopy::{Method, Operation};
 
 use crate::common::*;
-
-/// Sets or clears an attribute with `chattr`; clears `+i` again on drop.
-struct Attr(std::path::PathBuf);
-
-impl Attr {
-    fn immutable(path: &Path) -> Attr {
-        let ok = Command::new("chattr").arg("+i").arg(path).status().unwrap();
-        assert!(ok.success(), "chattr +i {}", path.display());
-        Attr(path.to_path_buf())
-    }
-}
-
-impl Drop for Attr {
-    fn drop(&mut self) {
-        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
-    }
-}
 
 #[test]
 fn immutable_destination_then_a_clone_btrfs() {
@@ -44,7 +24,7 @@ fn immutable_destination_then_a_clone_btrfs() {
     // An immutable file: replacing it (the rename) is refused.
     let frozen = dir.join("frozen");
     write(&frozen, b"frozen");
-    let _f = Attr::immutable(&frozen);
+    let _f = testfs::Immutable::set(&frozen).expect("chattr +i");
     let e = fastcopy::copy(&src, &frozen).unwrap_err();
     assert_eq!(e.operation(), Operation::Rename, "{e}");
     assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
@@ -53,7 +33,7 @@ fn immutable_destination_then_a_clone_btrfs() {
     // An immutable directory: not even the temporary file can be made.
     let frozen_dir = dir.join("frozen-dir");
     std::fs::create_dir(&frozen_dir).unwrap();
-    let _fd = Attr::immutable(&frozen_dir);
+    let _fd = testfs::Immutable::set(&frozen_dir).expect("chattr +i");
     let e = fastcopy::copy(&src, frozen_dir.join("new")).unwrap_err();
     assert_eq!(e.operation(), Operation::CreateTemporary, "{e}");
     assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");

@@ -151,3 +151,30 @@ pub fn xattr(path: &std::path::Path, name: &str) -> Option<Vec<u8>> {
         Err(e) => panic!("getxattr {} {name}: {e}", path.display()),
     }
 }
+
+/// A file or directory made immutable with `chattr +i` (needs root and a
+/// filesystem with the attribute), made mutable again when dropped, also
+/// when the test panics, so its temporary directory can be removed.
+#[derive(Debug)]
+pub struct Immutable(std::path::PathBuf);
+
+impl Immutable {
+    /// Sets the attribute; `None` when `chattr +i` failed.
+    pub fn set(path: &std::path::Path) -> Option<Immutable> {
+        chattr("+i", path).then(|| Immutable(path.to_path_buf()))
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = chattr("-i", &self.0);
+    }
+}
+
+fn chattr(flag: &str, path: &std::path::Path) -> bool {
+    std::process::Command::new("chattr")
+        .arg(flag)
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
+}

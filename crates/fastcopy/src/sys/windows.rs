@@ -482,13 +482,8 @@ fn block_clone(
     // Sparse while cloning, so extending it allocates nothing; then long
     // enough for the last, rounded-up cluster.
     let prepared = set_sparse(dst, true).and_then(|()| set_len(dst, extend_to));
-    let undo = || {
-        let _ = set_len(dst, 0);
-        let _ = set_sparse(dst, false);
-    };
     if let Err(e) = prepared {
-        undo();
-        return Err(Attempt::before_writing(e));
+        return Err(empty_for_the_next_method(dst, e));
     }
 
     let mut cloned = 0u64;
@@ -501,8 +496,7 @@ fn block_clone(
         };
         if let Err(e) = fsctl_in(handle(dst), ioctl::FSCTL_DUPLICATE_EXTENTS_TO_FILE, &data) {
             if cloned == 0 {
-                undo();
-                return Err(Attempt::before_writing(e));
+                return Err(empty_for_the_next_method(dst, e));
             }
             return Err(Attempt::Failed(e));
         }
@@ -518,6 +512,23 @@ fn block_clone(
         let _ = set_sparse(dst, false);
     }
     Ok(size)
+}
+
+/// After block cloning failed with `e` before any range was cloned: the
+/// destination made empty and not sparse again, and the attempt classified
+/// ([`Attempt::before_writing`]). If it cannot be emptied, the next method
+/// would leave the extended length behind it (zeros past the source's end),
+/// so that is a failure, never a fallback.
+fn empty_for_the_next_method(dst: &File, e: io::Error) -> Attempt {
+    if let Err(u) = set_len(dst, 0) {
+        return Attempt::Failed(io::Error::new(
+            u.kind(),
+            format!("{e}; the destination could not be emptied for the next method: {u}"),
+        ));
+    }
+    // A sparse attribute left on an empty file is harmless.
+    let _ = set_sparse(dst, false);
+    Attempt::before_writing(e)
 }
 
 /// What the progress routine of `CopyFileExW` shares with us.

@@ -571,6 +571,55 @@ fn block_clone_declines_cleanly_and_the_next_method_copies() {
     assert_eq!(fs::read(&tmp).unwrap(), data);
 }
 
+/// A block clone that failed before cloning anything hands the next method
+/// an empty destination (the length it was extended to taken back), and
+/// falls back only on a "not supported" error.
+#[test]
+fn a_failed_block_clone_empties_the_destination_for_the_next_method() {
+    let d = dir();
+    let tmp = d.path().join(".dst.fastcopy-tmp-test");
+    let dst = create_temp(&tmp, 0).unwrap();
+    // As block_clone prepares it (wine may refuse the sparse attribute).
+    let sparse = set_sparse(&dst, true).is_ok();
+    set_len(&dst, 1 << 20).unwrap();
+    let attempt = empty_for_the_next_method(&dst, unsupported("no block cloning"));
+    assert!(matches!(attempt, Attempt::Declined(_)), "{attempt:?}");
+    let after = dst.metadata().unwrap();
+    assert_eq!(after.len(), 0);
+    if sparse {
+        assert_eq!(after.file_attributes() & wfs::FILE_ATTRIBUTE_SPARSE_FILE, 0);
+    }
+    // A disk full is not a reason to try another method, but the
+    // destination is emptied all the same.
+    set_len(&dst, 1 << 20).unwrap();
+    let disk_full = io::Error::from_raw_os_error(win::ERROR_DISK_FULL as i32);
+    let attempt = empty_for_the_next_method(&dst, disk_full);
+    assert!(
+        matches!(&attempt, Attempt::Failed(e) if e.raw_os_error() == Some(win::ERROR_DISK_FULL as i32)),
+        "{attempt:?}"
+    );
+    assert_eq!(dst.metadata().unwrap().len(), 0);
+}
+
+/// A destination that cannot be emptied again (here a handle without
+/// write access) stops the copy instead of falling back: the next method
+/// would leave the extended length behind its data.
+#[test]
+fn a_destination_that_cannot_be_emptied_stops_the_copy() {
+    let d = dir();
+    let path = d.path().join("extended");
+    fs::write(&path, vec![7u8; 4096]).unwrap();
+    let read_only = File::open(&path).unwrap();
+    let attempt = empty_for_the_next_method(&read_only, unsupported("no block cloning"));
+    let Attempt::Failed(e) = attempt else {
+        panic!("must not fall back: {attempt:?}");
+    };
+    assert!(e.to_string().contains("could not be emptied"), "{e}");
+    assert!(e.to_string().contains("no block cloning"), "{e}");
+    drop(read_only);
+    assert_eq!(fs::read(&path).unwrap(), vec![7u8; 4096]);
+}
+
 #[test]
 fn reflink_always_fails_cleanly_without_refs() {
     let d = dir();
