@@ -77,7 +77,9 @@ pub struct Cleaned {
 ///
 /// # Errors
 ///
-/// The directory could not be read; the error names it.
+/// The directory could not be opened; the error names it. An error while
+/// reading it later ends the cleaning and is in [`Cleaned::failed`], beside
+/// what was removed until then.
 pub fn remove_stale_temporaries(dir: impl AsRef<Path>) -> io::Result<Cleaned> {
     remove_stale(dir.as_ref())
 }
@@ -89,7 +91,14 @@ fn remove_stale(dir: &Path) -> io::Result<Cleaned> {
     let mut done = Cleaned::default();
     let entries = fs::read_dir(dir).map_err(|e| named("cannot read directory", dir, e))?;
     for entry in entries {
-        let entry = entry.map_err(|e| named("cannot read directory", dir, e))?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            // Midway: what was removed so far is still reported.
+            Err(e) => {
+                done.failed.push(named("cannot read directory", dir, e));
+                break;
+            }
+        };
         let Some(pid) = temporary_owner(&entry.file_name()) else {
             continue;
         };
