@@ -44,10 +44,8 @@ pub(crate) const PIPE_SIZE: usize = 1 << 20;
 /// below it, creating the pipe costs more than the copy saves.
 pub(crate) const SPLICE_MIN_SIZE: u64 = 256 << 10;
 /// With `Preallocate::Auto`, `copy_file_range` onto ext4 reserves the
-/// space first (`fallocate`) for files at least this large. Measured on a
-/// fresh ext4 per run against the same copy without it, medians of 9:
-/// 0.72x-0.82x with a warm cache at 16 MiB, 64 MiB, 100 MiB and 1 GiB, and
-/// 0.91x-1.04x with a cold one (README).
+/// space first (`fallocate`) for files at least this large, where it was
+/// measured to win (bench/RESULTS.md, "What the measurements decided").
 pub(crate) const AUTO_PREALLOCATE_MIN: u64 = 16 << 20;
 
 /// Creates a file without a name (`O_TMPFILE`) in the directory `dir`, for
@@ -227,7 +225,7 @@ pub(crate) fn plan_for(
         // A kernel-side copy that never clones: where copy_file_range is
         // excluded (--reflink=never on Btrfs/XFS) or refused (between
         // filesystems), it used less CPU than the read/write loop and was
-        // as fast or faster (see the README). (Asked for alone, it runs at
+        // as fast or faster (bench/RESULTS.md). (Asked for alone, it runs at
         // any size.)
         if size >= SPLICE_MIN_SIZE || opts.only_method == Some(Method::Splice) {
             plan.push(Method::Splice);
@@ -332,8 +330,8 @@ pub(crate) fn run_method_sized(
         // Only where it was measured to win: copy_file_range within one
         // ext4 filesystem (between two it is refused, and the splice that
         // follows is much slower into reserved space), files of
-        // AUTO_PREALLOCATE_MIN or more (README, "What the measurements
-        // decided").
+        // AUTO_PREALLOCATE_MIN or more (bench/RESULTS.md, "What the
+        // measurements decided").
         Preallocate::Auto => {
             method == Method::CopyFileRange
                 && size >= AUTO_PREALLOCATE_MIN

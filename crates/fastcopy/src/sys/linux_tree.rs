@@ -1082,12 +1082,11 @@ impl Engine<'_> {
         // before, the file is written under a temporary name and renamed
         // into place. Never under its final name: a crash would leave a
         // partial file there. (On Btrfs an anonymous file costs more than a
-        // named one, 0.55-0.69 s against 0.41-0.46 s for 10,000 files of
-        // 4 KiB; the guarantee wins.)
+        // named one; the guarantee wins.)
         // In a new directory of a staging tree, no one can see the file
         // before the tree is renamed into place: it is created under its
-        // own name (one `linkat` less per file; a Python installation on a
-        // fresh ext4: 0.86-0.87 s against 0.96-1.07 s with anonymous files).
+        // own name (one `linkat` less per file).
+        // Timings: bench/RESULTS.md, "Staging, anonymous files and temporary names".
         let direct = self.staged && fds.fresh;
         let anonymous = if direct || in_place.is_some() {
             None
