@@ -172,8 +172,9 @@ typedef struct FastcopyTreeOptions {
   // Stop at the first failure (default off: copy the rest and report
   // every failure).
   uint8_t fail_fast;
-  // Copy a file only when the destination lacks it, is older or differs
-  // in size (default off).
+  // Copy a file only when the destination lacks it or is older than the
+  // source, never over a newer one whatever its size (`cp -u`; default
+  // off). Takes precedence over `file.overwrite`.
   uint8_t update;
 } FastcopyTreeOptions;
 

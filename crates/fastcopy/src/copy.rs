@@ -102,7 +102,7 @@ pub(crate) fn copy_file(from: &Path, to: &Path, opts: &CopyOptions) -> Result<Co
         true,
         &mut warnings,
     )?;
-    let skipped = match new.persist(&dest, opts.overwrite)? {
+    let skipped = match new.persist(&dest, opts.overwrite, existing.is_some())? {
         Placed::Yes => None,
         // Skip: the destination appeared during the copy and is kept.
         Placed::Kept => Some(Skipped::Exists),
@@ -420,9 +420,21 @@ impl NewFile {
 
     /// Puts the complete file at `dest` as `overwrite` says: replacing what
     /// is there (a rename), or only if nothing is (an exclusive link or
-    /// rename, atomic).
-    fn persist(&mut self, dest: &Path, overwrite: Overwrite) -> Result<Placed> {
+    /// rename, atomic). A file without a name where nothing `existed` is
+    /// linked in directly (no temporary name at any moment); if something
+    /// appeared meanwhile, it is replaced as `overwrite` says.
+    fn persist(&mut self, dest: &Path, overwrite: Overwrite, existed: bool) -> Result<Placed> {
         let exclusive = matches!(overwrite, Overwrite::NoClobber | Overwrite::Skip);
+        if self.name.is_none() && !exclusive && !existed {
+            match sys::name_anonymous(&self.file, dest) {
+                Ok(()) => {
+                    self.persisted = true;
+                    return Ok(Placed::Yes);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::new(Operation::Rename, dest, e)),
+            }
+        }
         let res = match &self.name {
             None if exclusive => sys::name_anonymous(&self.file, dest),
             None => {
@@ -442,7 +454,7 @@ impl NewFile {
                     }
                 }
                 res.map_err(|e| Error::new(Operation::Rename, dest, e))?;
-                return self.persist(dest, overwrite);
+                return self.persist(dest, overwrite, true);
             }
             Some(name) if exclusive => sys::rename_noclobber(name, dest),
             Some(name) => fs::rename(name, dest),
