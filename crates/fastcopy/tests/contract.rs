@@ -891,6 +891,61 @@ fn cancelling_into_an_existing_tree_leaves_no_temporary(fs: Fs, dir: &Path) {
     assert_names(dir, &["dst", "src"]);
 }
 
+/// Cancels once the file being copied into the staging directory beside
+/// `dst` holds some but not all of its bytes; remembers that size.
+struct CancelMidFile {
+    dst: PathBuf,
+    total: u64,
+    at: Mutex<Option<u64>>,
+}
+
+impl CancelMidFile {
+    /// The size of the first file found in the staging directory.
+    fn staged_size(&self) -> Option<u64> {
+        let parent = self.dst.parent().unwrap();
+        let staging = temp_files(parent).into_iter().next()?;
+        let dir = fs::read_dir(parent.join(staging)).ok()?;
+        dir.filter_map(|e| e.ok()?.metadata().ok())
+            .find(|m| m.is_file())
+            .map(|m| m.len())
+    }
+}
+
+impl TreeProgress for CancelMidFile {
+    fn cancelled(&self) -> bool {
+        let mut at = self.at.lock().unwrap();
+        if at.is_none()
+            && let Some(n) = self.staged_size().filter(|&n| n > 0 && n < self.total)
+        {
+            *at = Some(n);
+        }
+        at.is_some()
+    }
+}
+
+/// Cancelled inside a large file (the tree's cancellation is polled
+/// between the chunks of a file): `Err(Cancelled)`, nothing left.
+fn cancelling_inside_a_large_file_leaves_nothing(fs: Fs, dir: &Path) {
+    const SIZE: u64 = 64 << 20;
+    let src = dir.join("src");
+    fs::create_dir(&src).unwrap();
+    write(&src.join("big"), &testfs::pattern(SIZE as usize, 16));
+    let dst = dir.join("dst");
+    let p = Arc::new(CancelMidFile {
+        dst: dst.clone(),
+        total: SIZE,
+        at: Mutex::new(None),
+    });
+    let opts = TreeOptions::new()
+        .copy_options(CopyOptions::new().reflink(Reflink::Never))
+        .progress(p.clone());
+    let e = fastcopy::copy_tree(&src, &dst, &opts).unwrap_err();
+    assert_eq!(e.operation(), Operation::Cancelled, "{fs}: {e}");
+    let at = p.at.lock().unwrap().expect("never saw a partial file");
+    assert!(at > 0 && at < SIZE, "{fs}: {at}");
+    assert_names(dir, &["src"]);
+}
+
 /// What the per-entry callback received.
 #[derive(Debug)]
 struct Seen {
@@ -1029,6 +1084,7 @@ per_fs!(
     in_place_keeps_the_inode_and_its_links,
     cancelling_a_new_tree_leaves_nothing,
     cancelling_into_an_existing_tree_leaves_no_temporary,
+    cancelling_inside_a_large_file_leaves_nothing,
     every_entry_is_reported_with_its_final_path,
     a_single_copy_writes_no_named_temporary,
 );
