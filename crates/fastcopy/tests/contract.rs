@@ -333,6 +333,36 @@ fn tree_older_follows_the_same_rule(fs: Fs, dir: &Path) {
     assert_no_temp(&t.dst.join("sub"));
 }
 
+/// `Older` through `copy_tree`, a newer entry of another kind where the
+/// source has a regular file (a FIFO, a symbolic link to a newer file):
+/// kept, as `cp -u` keeps them (coreutils 9.1: `cp -r -u` leaves both, exit
+/// 0), and not an error. (A single copy refuses a special file whatever
+/// the mode.)
+fn tree_older_keeps_a_newer_entry_of_another_kind(fs: Fs, dir: &Path) {
+    let (src, dst) = (dir.join("src"), dir.join("dst"));
+    fs::create_dir(&src).unwrap();
+    fs::create_dir(&dst).unwrap();
+    for name in ["fifo", "link"] {
+        write_at(&src.join(name), b"old source", time_ago(10_000, 0));
+    }
+    // Made now: newer than the source.
+    mkfifo(&dst.join("fifo"), 0o600);
+    write(&dst.join("target"), b"newer");
+    symlink("target", dst.join("link")).unwrap();
+    let opts = TreeOptions::new().copy_options(CopyOptions::new().overwrite(Overwrite::Older));
+    let r = fastcopy::copy_tree(&src, &dst, &opts)
+        .unwrap_or_else(|e| panic!("{fs}: {e}: {:?}", e.tree_report()));
+    let fifo_kept = is_fifo(&dst.join("fifo"));
+    let link_kept = fs::read_link(dst.join("link")).ok() == Some(PathBuf::from("target"));
+    assert!(
+        fifo_kept && link_kept,
+        "{fs}: newer FIFO kept: {fifo_kept}, newer symlink kept: {link_kept}"
+    );
+    assert_file_is(&dst.join("target"), b"newer");
+    assert_eq!(r.metrics.files(), 0, "{fs}: {r:?}");
+    assert_no_temp(&dst);
+}
+
 /// `Skip` through `copy_tree`: every existing entry is kept (an older
 /// file, a link, a FIFO, a FIFO where the source has a file), only the
 /// missing file is copied.
@@ -388,6 +418,7 @@ per_fs!(
     skip_keeps_any_existing_destination,
     no_clobber_fails_on_an_existing_destination,
     tree_older_follows_the_same_rule,
+    tree_older_keeps_a_newer_entry_of_another_kind,
     tree_skip_keeps_every_existing_entry,
     tree_no_clobber_fails_on_existing_files,
 );
