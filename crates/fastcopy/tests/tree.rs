@@ -542,7 +542,7 @@ fn a_file_in_the_way_of_the_root_is_an_error() {
 }
 
 /// In the child of a test run as `nobody`: its source and destination.
-fn child_paths() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn child_paths() -> Option<(PathBuf, PathBuf)> {
     in_child().then(|| {
         let var = |k| PathBuf::from(std::env::var_os(k).unwrap());
         (var("TREE_SRC"), var("TREE_DST"))
@@ -552,7 +552,7 @@ fn child_paths() -> Option<(PathBuf, PathBuf)> {
 /// For a test run as the unprivileged user `nobody` (root reads and
 /// removes anything): a directory everyone may write to, with the source
 /// and destination paths in it. `None` (skipped) unless running as root.
-fn unprivileged_setup(test: &str) -> Option<(tempfile::TempDir, PathBuf, PathBuf)> {
+pub(crate) fn unprivileged_setup(test: &str) -> Option<(tempfile::TempDir, PathBuf, PathBuf)> {
     if !rustix::process::geteuid().is_root() {
         testfs::skipped(test, "needs root to switch to an unprivileged user");
         return None;
@@ -564,7 +564,7 @@ fn unprivileged_setup(test: &str) -> Option<(tempfile::TempDir, PathBuf, PathBuf
 }
 
 /// Runs `test` again in a child process as `nobody`, with `src` and `dst`.
-fn run_as_nobody(test: &str, src: &Path, dst: &Path) {
+pub(crate) fn run_as_nobody(test: &str, src: &Path, dst: &Path) {
     run_child(test, |c| {
         use std::os::unix::process::CommandExt;
         c.uid(65534)
