@@ -957,13 +957,16 @@ impl Engine<'_> {
         let dst_path = || self.dst_of(&node.rel, Some(name));
         let src_dir = fds.src.as_fd();
 
-        // In a directory that existed before, a file may be in the way.
+        // In a directory that existed before, something may be in the way:
+        // the overwrite mode decides for any entry but a directory (a link
+        // or FIFO newer than the source stays under `Older`, as with cp -u).
         let mut warnings = Vec::new();
         let mut in_place = None;
         if !fds.fresh
             && let Ok(dst) = rustix::fs::statat(&fds.dst, name, AtFlags::SYMLINK_NOFOLLOW)
-            && FileType::from_raw_mode(dst.st_mode as _) == FileType::RegularFile
+            && FileType::from_raw_mode(dst.st_mode as _) != FileType::Directory
         {
+            let regular = FileType::from_raw_mode(dst.st_mode as _) == FileType::RegularFile;
             let decision = if self.copy.overwrite == Overwrite::Older {
                 let flags = if self.opts.follow_links {
                     AtFlags::empty()
@@ -985,17 +988,20 @@ impl Engine<'_> {
                 Existing::Refuse => return Err(policy::exists(&dst_path())),
                 Existing::Replace => {}
             }
-            let refusal = super::unix::may_write_at(&fds.dst, name).err();
+            // A link or FIFO is replaced by the rename, never written to.
+            let refusal = regular
+                .then(|| super::unix::may_write_at(&fds.dst, name).err())
+                .flatten();
             let writable = refusal.is_none();
             if let Some(e) = refusal.filter(|_| !self.copy.force) {
                 return Err(policy::not_writable(&dst_path(), e));
             }
-            if self.copy.in_place && writable {
+            if self.copy.in_place && writable && regular {
                 let flags = OFlags::RDWR | OFlags::TRUNC | OFlags::CLOEXEC | OFlags::NOFOLLOW;
                 let fd = rustix::fs::openat(&fds.dst, name, flags, Mode::empty())
                     .map_err(|e| Error::new(Operation::CreateFile, dst_path(), e.into()))?;
                 in_place = Some(fd);
-            } else if dst.st_nlink > 1 {
+            } else if regular && dst.st_nlink > 1 {
                 // `st_nlink` is not the same integer type everywhere.
                 #[allow(clippy::unnecessary_cast)]
                 let links = dst.st_nlink as u64 - 1;
