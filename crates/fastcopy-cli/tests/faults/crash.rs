@@ -175,10 +175,28 @@ fn killed_before_fsync_xfs() {
 
 /// Everything done but the rename over the old destination: the complete
 /// file has its temporary name, the one moment a kill leaves something.
+/// (Without an old destination the file is linked in under its name and
+/// nothing is renamed.)
 #[test]
 fn killed_before_the_rename_ext4() {
+    let Some(d) = testfs::dir(Fs::Ext4, "cli_crash_rename") else {
+        return;
+    };
+    let data = testfs::pattern(8 * MIB + 5, 31);
+    fs::write(d.path().join("src"), &data).unwrap();
+    fs::write(d.path().join("dst"), OLD).unwrap();
     let renames = ["rename", "renameat", "renameat2"];
-    killed_at_call(Fs::Ext4, "cli_crash_rename", &[], &renames, 1);
+    let mut child = under_std(&[], &renames)
+        .current_dir(d.path())
+        .args(["src", "dst"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc_sigsys()), "{status:?}");
+    check_after_kill(d.path(), pid, true, Some(1), "killed at the rename");
 }
 
 /// Everything done but naming the file: without a name, a kill leaves
@@ -199,8 +217,8 @@ fn without_o_tmpfile_the_next_copy_removes_a_leftover_xfs() {
     };
     let data = testfs::pattern(8 * MIB + 5, 33);
     fs::write(d.path().join("src"), &data).unwrap();
-    // O_RDWR | O_TMPFILE | O_CLOEXEC
-    let no_tmpfile = ["openat:arg2==0x490002=EOPNOTSUPP"];
+    // O_RDWR | O_LARGEFILE | O_CLOEXEC | O_TMPFILE, as x86_64 numbers them.
+    let no_tmpfile = ["openat:arg2==0x498002=EOPNOTSUPP"];
     let mut child = under_std(&no_tmpfile, &["fchmod"])
         .current_dir(d.path())
         .args(["src", "dst"])
