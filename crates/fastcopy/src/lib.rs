@@ -89,6 +89,7 @@ pub mod fault;
 mod ladder;
 mod metrics;
 mod options;
+mod pipeline;
 mod policy;
 pub mod probe;
 mod progress;
