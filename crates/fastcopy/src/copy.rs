@@ -86,9 +86,10 @@ pub(crate) fn copy_file(from: &Path, to: &Path, opts: &CopyOptions) -> Result<Co
         &mut warnings,
     )
     .map_err(|(op, e)| {
-        let path = match op {
-            Operation::Clone | Operation::SourceChanged | Operation::StatSource => from,
-            _ => &dest,
+        let path = if pipeline::names_source(op) {
+            from
+        } else {
+            &dest
         };
         Error::new(op, path, e)
     })?;

@@ -38,7 +38,7 @@
 //!
 //! # Compared with `std::fs::copy`
 //!
-//! [`copy`] takes the same arguments and, like [`std::fs::copy`], replaces
+//! [`copy()`] takes the same arguments and, like [`std::fs::copy`], replaces
 //! an existing destination, copies the permission bits, follows a symbolic
 //! link given as the source, writes through a symbolic link that is the
 //! destination, and refuses a source that is not a regular file. It

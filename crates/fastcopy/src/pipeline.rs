@@ -1,5 +1,5 @@
 //! The one per-file pipeline: an open source into one new file, put in
-//! place when complete. Single copies ([`crate::copy`]) and every tree
+//! place when complete. Single copies ([`crate::copy()`]) and every tree
 //! worker call [`copy_open`]; they differ only in where the new file lives
 //! ([`NewFile`]: a path next to the destination, or a name inside an open
 //! directory) and in what the ladder remembers between files ([`Mover`]).
@@ -89,6 +89,15 @@ impl Mover for Plain {
 pub(crate) struct Defaults {
     pub(crate) umask: Option<u32>,
     pub(crate) gid: Option<u32>,
+}
+
+/// Whether an error of `op` concerns the source (its path names it) rather
+/// than the destination.
+pub(crate) fn names_source(op: Operation) -> bool {
+    matches!(
+        op,
+        Operation::OpenSource | Operation::StatSource | Operation::Clone | Operation::SourceChanged
+    )
 }
 
 /// The outcome of [`copy_open`].
