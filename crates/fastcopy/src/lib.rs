@@ -83,8 +83,6 @@
 
 mod copy;
 mod error;
-#[cfg(target_os = "linux")]
-mod extents;
 pub mod fault;
 mod ladder;
 mod metrics;
@@ -113,14 +111,14 @@ pub use error::{Error, Operation, Result};
 #[cfg(target_os = "linux")]
 #[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
 pub const SPLICE_MIN_SIZE: u64 = sys::SPLICE_MIN_SIZE;
-#[cfg(target_os = "linux")]
-#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
-pub use extents::{Sharing, extent_sharing};
 pub use metrics::{MethodStats, Metrics, SIZE_BUCKET_LIMITS, SizeBucket};
 pub use options::{CopyOptions, DirectIo, Overwrite, ParseModeError, Preallocate, Reflink};
 pub use probe::{Probe, Support, probe};
 pub use progress::{NoProgress, Progress};
 pub use report::{CopyReport, Fallback, Method, Skipped, Warning};
+#[cfg(target_os = "linux")]
+#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
+pub use sys::{Sharing, extent_sharing};
 pub use tree::{EntryKind, TreeEntry, TreeOptions, TreeProgress, TreeReport, TreeWarning};
 
 /// Copies the file `from` to `to` with default options.

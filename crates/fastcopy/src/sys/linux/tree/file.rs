@@ -16,7 +16,7 @@ use std::time::Instant;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
-use super::super::linux::{
+use super::super::{
     create_anonymous, ficlone, link_anonymous, may_fall_back, refused_for_the_pair,
     run_method_sized,
 };
@@ -322,7 +322,7 @@ impl Engine<'_> {
             }
             // A link or FIFO is replaced by the rename, never written to.
             let refusal = regular
-                .then(|| super::super::unix::may_write_at(&fds.dst, name).err())
+                .then(|| super::super::super::unix::may_write_at(&fds.dst, name).err())
                 .flatten();
             let writable = refusal.is_none();
             if let Some(e) = refusal.filter(|_| !self.copy.force) {

@@ -5,17 +5,17 @@
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 
-use super::super::linux::FsKind;
+use super::super::FsKind;
 use super::{DirFds, Engine};
 use crate::report::Method;
 use std::fs::Metadata;
 
 impl Engine<'_> {
-    /// The methods to try for one file: [`super::super::linux::plan_for`] with the
+    /// The methods to try for one file: [`super::super::plan_for`] with the
     /// per-filesystem answers remembered.
     pub(super) fn plan(&self, src: &Metadata, fds: &DirFds, dst: &File) -> Vec<Method> {
         let pair = (src.dev(), fds.dst_dev);
-        super::super::linux::plan_for(
+        super::super::plan_for(
             &self.copy,
             src.len(),
             |m| self.is_refused(pair, m),

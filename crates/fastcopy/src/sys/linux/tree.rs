@@ -39,7 +39,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
-use super::linux::FsKind;
+use super::FsKind;
 use crate::error::{Error, Operation, Result};
 use crate::progress::Progress;
 use crate::report::{CopyReport, Method, Skipped, Warning};
@@ -139,7 +139,7 @@ pub(crate) fn copy_dir(
         src_path: from.to_path_buf(),
         dst_path: to.to_path_buf(),
         staged: target.staged,
-        umask: super::unix::umask(),
+        umask: super::super::unix::umask(),
         root: euid.is_root(),
         euid: euid.as_raw(),
         egid: rustix::process::getegid().as_raw(),
