@@ -1,6 +1,6 @@
 //! The progress bar: the library's [`Progress`] trait drawn with indicatif.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use fastcopy::{Progress, TreeProgress};
@@ -78,16 +78,42 @@ impl Progress for FileProgress {
     }
 }
 
-/// Set by the first Ctrl-C (or SIGTERM, SIGHUP) once [`watch_interrupts`]
-/// is on.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The first of SIGINT, SIGTERM or SIGHUP that arrived once
+/// [`watch_interrupts`] is on (0: none).
+static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
 
 /// From now on, the first Ctrl-C, SIGTERM or SIGHUP asks the running copy
-/// to stop (it removes its temporary file and leaves the destination as it
-/// was); a second one ends the process at once, exit status 130.
+/// to stop (a file copy removes its temporary file, a tree copy its staging
+/// directory, and the destination stays as it was); a second one ends the
+/// process at once.
+#[cfg(unix)]
+pub fn watch_interrupts() {
+    extern "C" fn on_signal(signal: libc::c_int) {
+        if INTERRUPTED.swap(signal, Ordering::SeqCst) != 0 {
+            // SAFETY: _exit is async-signal-safe; the second signal means
+            // "stop now", and the status says which signal it was.
+            unsafe { libc::_exit(128 + signal) };
+        }
+    }
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed sigaction is a valid value (empty mask, no
+        // flags); the handler only touches an atomic and calls _exit, both
+        // async-signal-safe; the pointers passed live through the call.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Windows: Ctrl-C and Ctrl-Break (reported as SIGINT's 2).
+#[cfg(not(unix))]
 pub fn watch_interrupts() {
     let _ = ctrlc::set_handler(|| {
-        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+        if INTERRUPTED.swap(2, Ordering::SeqCst) != 0 {
             std::process::exit(130);
         }
     });
@@ -95,7 +121,15 @@ pub fn watch_interrupts() {
 
 /// Whether an interrupt arrived.
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    INTERRUPTED.load(Ordering::SeqCst) != 0
+}
+
+/// The signal that interrupted the copy, if one did.
+pub fn interrupted_by() -> Option<i32> {
+    match INTERRUPTED.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
 }
 
 /// What a single-file copy reports to: the bar when there is one, and the

@@ -143,15 +143,28 @@ fn no_clobber_leaves_the_destination_alone() {
     fs::write(&dst, b"precious old content").unwrap();
     let before = fs::metadata(&dst).unwrap();
 
-    for flag in ["-n", "--no-clobber"] {
-        fastcopy()
+    for (flag, code) in [
+        ("-n", 0),
+        ("--no-clobber", 0),
+        ("--update=none", 0),
+        ("--update=none-fail", 1),
+    ] {
+        let out = fastcopy()
             .arg(flag)
             .arg(&src)
             .arg(&dst)
             .assert()
-            .code(1)
-            .stdout("")
-            .stderr(predicates::str::contains("exists"));
+            .code(code)
+            .stdout("");
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        if code == 0 {
+            assert_eq!(stderr, "", "{flag}: cp 9.5 skips silently");
+        } else {
+            assert_eq!(
+                stderr,
+                format!("fastcopy: not replacing '{}'\n", dst.display())
+            );
+        }
         assert_eq!(fs::read(&dst).unwrap(), b"precious old content");
         let after = fs::metadata(&dst).unwrap();
         assert_eq!(after.modified().unwrap(), before.modified().unwrap());
