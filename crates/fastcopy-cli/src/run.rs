@@ -45,7 +45,7 @@ pub fn plan(cli: &Cli) -> Result<(Vec<PathBuf>, Target), Refusal> {
         return match fs::metadata(dir) {
             Ok(m) if m.is_dir() => Ok((ops.clone(), Target::Into(dir.clone()))),
             Ok(_) => Err(Refusal::Fail(format!(
-                "target {} is not a directory",
+                "target directory {}: Not a directory",
                 q(dir)
             ))),
             Err(e) => Err(Refusal::Fail(format!(
@@ -76,7 +76,7 @@ pub fn plan(cli: &Cli) -> Result<(Vec<PathBuf>, Target), Refusal> {
         Ok(m) if m.is_dir() => Ok((sources.to_vec(), Target::Into(dest.clone()))),
         _ if ops.len() == 2 => Ok((sources.to_vec(), Target::As(dest.clone()))),
         Ok(_) => Err(Refusal::Fail(format!(
-            "target {} is not a directory",
+            "target {}: Not a directory",
             q(dest)
         ))),
         Err(e) => Err(Refusal::Fail(format!(
