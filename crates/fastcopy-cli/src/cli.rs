@@ -338,12 +338,13 @@ impl Cli {
     /// The overwrite policy: the last of -n/-i, then --update.
     pub fn overwrite(&self) -> Overwrite {
         if self.no_clobber {
-            return Overwrite::NoClobber;
+            return Overwrite::Skip;
         }
         match self.update {
             None | Some(Update::All) => Overwrite::Replace,
-            Some(Update::None) | Some(Update::NoneFail) => Overwrite::NoClobber,
-            Some(Update::Older) => Overwrite::Replace,
+            Some(Update::None) => Overwrite::Skip,
+            Some(Update::NoneFail) => Overwrite::NoClobber,
+            Some(Update::Older) => Overwrite::Older,
         }
     }
 
@@ -359,6 +360,9 @@ impl Cli {
             .preserve_mode(!self.drops(Attribute::Mode))
             .preserve_times(!self.drops(Attribute::Timestamps))
             .create_parents(self.parents)
+            .force(self.force)
+            .in_place(self.in_place)
+            .accept_changing_source(self.accept_changing_source)
     }
 
     /// The library options for `-r`.
@@ -368,7 +372,6 @@ impl Cli {
             .jobs(self.jobs)
             .follow_links(self.deref() == Deref::Always)
             .fail_fast(self.fail_fast)
-            .update(self.update == Some(Update::Older))
     }
 }
 
@@ -449,9 +452,9 @@ mod tests {
         assert_eq!(cli.deref(), Deref::Always);
         assert!(!cli.recursive());
         let o = cli.copy_options();
-        assert_eq!(o.get_overwrite(), Overwrite::Replace);
-        assert_eq!(o.get_reflink(), Reflink::Auto);
-        assert_eq!(o.get_direct_io(), DirectIo::Auto);
+        assert_eq!(o.overwrite_mode(), Overwrite::Replace);
+        assert_eq!(o.reflink_mode(), Reflink::Auto);
+        assert_eq!(o.direct_io_mode(), DirectIo::Auto);
         let dbg = format!("{o:?}");
         for field in [
             "preserve_times: true",
@@ -481,9 +484,9 @@ mod tests {
         ])
         .unwrap();
         let o = cli.copy_options();
-        assert_eq!(o.get_overwrite(), Overwrite::NoClobber);
-        assert_eq!(o.get_reflink(), Reflink::Never);
-        assert_eq!(o.get_direct_io(), DirectIo::Always);
+        assert_eq!(o.overwrite_mode(), Overwrite::NoClobber);
+        assert_eq!(o.reflink_mode(), Reflink::Never);
+        assert_eq!(o.direct_io_mode(), DirectIo::Always);
         let dbg = format!("{o:?}");
         for field in [
             "preserve_xattrs: true",

@@ -460,6 +460,7 @@ mod tests {
             fallbacks,
             elapsed,
             warnings: Vec::new(),
+            skipped: None,
         }
     }
 
@@ -467,6 +468,7 @@ mod tests {
         Fallback {
             method: Method::CopyFileRange,
             error: io::Error::from_raw_os_error(18),
+            offset: 0,
         }
     }
 

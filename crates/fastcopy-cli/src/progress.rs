@@ -212,6 +212,90 @@ impl TreeProgress for TreeBar {
     }
 }
 
+/// What a tree copy prints per entry on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lines {
+    /// Nothing.
+    None,
+    /// `-v`: `'SRC' -> 'DST'`, as cp.
+    Verbose,
+    /// `--debug`: the `-v` line with the method, size and fallbacks.
+    Debug,
+}
+
+/// What a tree copy reports to: the spinner when there is one, the `-v`
+/// and `--debug` lines, and the interrupt flag as cancellation.
+#[derive(Debug)]
+pub struct TreeWatch {
+    bar: Option<TreeBar>,
+    lines: Lines,
+}
+
+impl TreeWatch {
+    pub fn new(bar: Option<TreeBar>, lines: Lines) -> TreeWatch {
+        TreeWatch { bar, lines }
+    }
+
+    /// Removes the spinner (before any message is printed).
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+impl TreeProgress for TreeWatch {
+    fn file_copied(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.file_copied(bytes);
+        }
+    }
+
+    fn entry_done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.entry_done();
+        }
+    }
+
+    fn wants_entries(&self) -> bool {
+        self.lines != Lines::None
+    }
+
+    fn entry(&self, e: &fastcopy::TreeEntry<'_>) {
+        use std::io::Write as _;
+        if e.skipped.is_some() || e.kind == fastcopy::EntryKind::Skipped {
+            return;
+        }
+        let mut line = crate::output::verbose_line(e.source, e.destination);
+        if self.lines == Lines::Debug {
+            let what = match (e.method, e.kind) {
+                (Some(m), _) => format!("{m}, {}", crate::output::format_size(e.bytes)),
+                (None, kind) => format!("{kind:?}").to_lowercase(),
+            };
+            line.push_str(&format!(" ({what}"));
+            for f in e.fallbacks {
+                line.push_str(&format!(
+                    ", after {}: {}",
+                    f.method,
+                    crate::output::strerror(&f.error)
+                ));
+            }
+            line.push(')');
+        }
+        line.push('\n');
+        let _ = match &self.bar {
+            Some(bar) => bar
+                .bar
+                .suspend(|| std::io::stdout().lock().write_all(line.as_bytes())),
+            None => std::io::stdout().lock().write_all(line.as_bytes()),
+        };
+    }
+
+    fn cancelled(&self) -> bool {
+        interrupted()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

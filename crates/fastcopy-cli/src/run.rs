@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use fastcopy::{Metrics, Operation, TreeReport};
 
-use crate::cli::{Cli, Deref, Update};
+use crate::cli::{Cli, Deref};
 use crate::output;
-use crate::progress::{self, FileProgress, TreeBar, Watch};
+use crate::progress::{self, FileProgress, Lines, TreeBar, TreeWatch, Watch};
 use crate::quote::q;
 
 /// Where the sources go.
@@ -248,24 +248,13 @@ impl<'a> Session<'a> {
         self.file(source, dest, out)
     }
 
-    /// Why an existing `dest` is left alone, if it is: -n and
-    /// --update=none skip it, --update=older skips a destination that is
-    /// not older, -i asks.
-    fn skip_reason(&self, source: &Path, dest: &Path) -> Option<&'static str> {
-        let cli = self.cli;
-        let existing = fs::metadata(dest).ok()?;
-        if self.skips() {
-            return Some("exists");
-        }
-        if cli.update == Some(Update::Older) {
-            let src = fs::metadata(source).and_then(|m| m.modified());
-            if let (Ok(s), Ok(d)) = (src, existing.modified()) {
-                if d >= s {
-                    return Some("not_older");
-                }
-            }
-        }
-        if cli.interactive && !ask(&format!("fastcopy: overwrite {}? ", q(dest))) {
+    /// Why an existing `dest` is left alone by -i (the library decides
+    /// for -n and --update).
+    fn skip_reason(&self, _source: &Path, dest: &Path) -> Option<&'static str> {
+        if self.cli.interactive
+            && fs::symlink_metadata(dest).is_ok()
+            && !ask(&format!("fastcopy: overwrite {}? ", q(dest)))
+        {
             return Some("declined");
         }
         None
@@ -302,6 +291,13 @@ impl<'a> Session<'a> {
             bar.finish();
         }
         match result {
+            Ok(report) if report.skipped.is_some() => {
+                let why = match report.skipped {
+                    Some(fastcopy::Skipped::NotOlder) => "not_older",
+                    _ => "exists",
+                };
+                self.skipped(source, &report.destination, why, out)?;
+            }
             Ok(report) => {
                 self.metrics.record(&report);
                 for w in &report.warnings {
@@ -315,10 +311,6 @@ impl<'a> Session<'a> {
                     writeln!(out, "{}", output::verbose_line(source, &report.destination))?;
                 }
             }
-            Err(e) if e.operation() == Operation::DestinationExists && self.skips() => {
-                remove_made(&made);
-                self.skipped(source, dest, "exists", out)?;
-            }
             Err(e) => {
                 remove_made(&made);
                 self.failures += 1;
@@ -330,11 +322,6 @@ impl<'a> Session<'a> {
             }
         }
         Ok(())
-    }
-
-    /// Whether an existing destination is skipped without an error.
-    fn skips(&self) -> bool {
-        self.cli.no_clobber || self.cli.update == Some(Update::None)
     }
 
     /// A directory (or, with -P, a symbolic link) copied as a tree to `dest`.
@@ -353,25 +340,34 @@ impl<'a> Session<'a> {
         } else {
             Vec::new()
         };
-        let bar = self.bars.then(|| Arc::new(TreeBar::new(label(source))));
-        let mut opts = cli.tree_options();
-        if let Some(bar) = &bar {
-            opts = opts.progress(bar.clone());
-        }
+        let bar = self.bars.then(|| TreeBar::new(label(source)));
+        let lines = if cli.json {
+            Lines::None
+        } else if cli.debug {
+            Lines::Debug
+        } else if cli.verbose {
+            Lines::Verbose
+        } else {
+            Lines::None
+        };
+        let watch = Arc::new(TreeWatch::new(bar, lines));
+        let opts = cli.tree_options().progress(watch.clone());
         let result = fastcopy::copy_tree(from, dest, &opts);
-        if let Some(bar) = &bar {
-            bar.finish();
-        }
+        watch.finish();
         self.trees += 1;
-        match result {
-            Ok(mut report) => {
-                if self.skips() {
-                    let before = report.errors.len();
-                    report
-                        .errors
-                        .retain(|e| e.operation() != Operation::DestinationExists);
-                    report.up_to_date += (before - report.errors.len()) as u64;
+        // A partial copy is an error that carries the whole report.
+        let result = match result {
+            Err(e) if e.operation() == Operation::Incomplete => match e.into_tree_report() {
+                Some(report) => Ok(report),
+                None => {
+                    self.failures += 1;
+                    return Ok(());
                 }
+            },
+            other => other,
+        };
+        match result {
+            Ok(report) => {
                 self.failures += report.errors.len() as u64;
                 for e in &report.errors {
                     to_stderr(&output::error_line(e.path(), e.path(), e));
@@ -381,7 +377,7 @@ impl<'a> Session<'a> {
                 }
                 if cli.json {
                     writeln!(out, "{}", output::json_tree(source, dest, &report))?;
-                } else if cli.debug || cli.verbose {
+                } else if cli.debug {
                     writeln!(out, "{}", output::tree_line(source, dest, &report))?;
                 }
                 let elapsed = self.tree.elapsed + report.elapsed;

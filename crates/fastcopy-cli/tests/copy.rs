@@ -243,7 +243,7 @@ fn several_sources_need_an_existing_directory() {
         .args([&a, &b, &file])
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("not a directory"));
+        .stderr(predicates::str::contains("Not a directory"));
     assert_eq!(fs::read(&file).unwrap(), b"not a directory");
 
     let missing = d.path().join("missing");
