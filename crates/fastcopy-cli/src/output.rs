@@ -104,7 +104,13 @@ pub fn describe_error(source: &Path, dest: &Path, err: &fastcopy::Error) -> Stri
         }
         Operation::StatDestination if custom => format!("cannot overwrite {p}: {e}"),
         Operation::StatDestination => format!("cannot stat {p}: {e}"),
-        Operation::DestinationExists => format!("not replacing {p}"),
+        Operation::DestinationExists => format!("not replacing {}", q(dest)),
+        // cp's words for a destination it may not write (-f replaces it).
+        Operation::DestinationNotWritable => format!("cannot create regular file {p}: {e}"),
+        Operation::SourceChanged => format!(
+            "{p} changed while it was being copied; the destination was left as it was \
+             (--accept-changing-source copies it anyway)"
+        ),
         Operation::CreateParents => {
             let parent = err.path().parent().unwrap_or(err.path());
             format!("cannot create directory {}: {e}", q(parent))

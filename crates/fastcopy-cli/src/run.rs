@@ -357,13 +357,9 @@ impl<'a> Session<'a> {
         self.trees += 1;
         // A partial copy is an error that carries the whole report.
         let result = match result {
-            Err(e) if e.operation() == Operation::Incomplete => match e.into_tree_report() {
-                Some(report) => Ok(report),
-                None => {
-                    self.failures += 1;
-                    return Ok(());
-                }
-            },
+            Err(e) if e.operation() == Operation::Incomplete && e.tree_report().is_some() => {
+                Ok(e.into_tree_report().expect("checked above"))
+            }
             other => other,
         };
         match result {

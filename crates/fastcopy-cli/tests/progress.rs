@@ -102,12 +102,20 @@ fn an_interrupt_cancels_the_copy_cleanly() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        // The temporary file appears after the handler is installed.
+        // The new file (anonymous with O_TMPFILE, else a named temporary)
+        // is opened after the handler is installed.
         let started = std::time::Instant::now();
-        while !crate::util::names(d.path())
-            .iter()
-            .any(|n| n.contains(fastcopy::TEMP_MARKER))
-        {
+        let writing = || {
+            let fds = fs::read_dir(format!("/proc/{}/fd", child.id()));
+            fds.into_iter().flatten().flatten().any(|fd| {
+                fs::read_link(fd.path()).is_ok_and(|t| {
+                    t.starts_with(d.path())
+                        && (t.to_string_lossy().ends_with("(deleted)")
+                            || t.to_string_lossy().contains(fastcopy::TEMP_MARKER))
+                })
+            })
+        };
+        while !writing() {
             assert!(
                 started.elapsed().as_secs() < 20,
                 "no temporary file appeared"

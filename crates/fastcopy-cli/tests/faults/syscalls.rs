@@ -241,7 +241,8 @@ fn rename_failure_is_fatal_and_clean() {
         fatal(
             Fs::Ext4,
             "cli_fault_rename_eio",
-            &["rename=EIO", "renameat=EIO", "renameat2=EIO"],
+            // A new destination is given its name by linkat (O_TMPFILE).
+            &["rename=EIO", "renameat=EIO", "renameat2=EIO", "linkat=EIO"],
             flags,
             "cannot create regular file 'dst'",
             "Input/output error",
