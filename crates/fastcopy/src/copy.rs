@@ -50,9 +50,10 @@ pub(crate) fn copy_file(from: &Path, to: &Path, opts: &CopyOptions) -> Result<Co
             Existing::Refuse => return Err(policy::exists(&dest)),
             Existing::Replace => {}
         }
-        let writable = sys::may_write(&dest);
-        if !writable && !opts.force {
-            return Err(policy::not_writable(&dest));
+        let refusal = sys::may_write(&dest).err();
+        let writable = refusal.is_none();
+        if let Some(e) = refusal.filter(|_| !opts.force) {
+            return Err(policy::not_writable(&dest, e));
         }
         if opts.in_place && writable {
             let file = fs::OpenOptions::new()
@@ -125,7 +126,12 @@ fn copy_data(
     let mut fallbacks = Vec::new();
     let mut plan = sys::plan(opts, src_meta, dst);
     if let Some(only) = opts.only_method {
-        if !plan.contains(&only) {
+        // A clone asked for alone is tried even where the filesystem is
+        // known not to clone: its own refusal is the answer.
+        let clone_asked = only.is_clone()
+            && opts.reflink != crate::Reflink::Never
+            && Method::available().contains(&only);
+        if !plan.contains(&only) && !clone_asked {
             return Err(Error::other(
                 Operation::CopyData,
                 dest,

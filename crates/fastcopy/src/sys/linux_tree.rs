@@ -40,8 +40,8 @@ use rustix::fs::{
 use rustix::io::Errno;
 
 use super::linux::{
-    copy_file_range_never_clones, create_anonymous, ficlone, link_anonymous, may_fall_back,
-    refused_for_the_pair, run_method_sized,
+    FsKind, create_anonymous, ficlone, link_anonymous, may_fall_back, refused_for_the_pair,
+    run_method_sized,
 };
 use crate::copy::TEMP_MARKER;
 use crate::error::{Error, Operation, Result};
@@ -142,7 +142,7 @@ pub(crate) fn copy_dir(
         egid: rustix::process::getegid().as_raw(),
         refused: RwLock::new(HashSet::new()),
         clone_verified: RwLock::new(HashSet::new()),
-        never_clones: RwLock::new(HashMap::new()),
+        fs_kinds: RwLock::new(HashMap::new()),
         links: Mutex::new(HashMap::new()),
         links_cv: Condvar::new(),
         queue: Mutex::new(Queue::default()),
@@ -349,8 +349,8 @@ struct Engine<'a> {
     /// Pairs where a successful `FICLONE` was seen to really copy (the size
     /// checked once): later clones there are trusted without a `statx`.
     clone_verified: RwLock<HashSet<(u64, u64)>>,
-    /// Per destination device: whether its `copy_file_range` never clones.
-    never_clones: RwLock<HashMap<u64, bool>>,
+    /// Per destination device: its filesystem.
+    fs_kinds: RwLock<HashMap<u64, FsKind>>,
     links: Mutex<HashMap<(u64, u64), LinkState>>,
     links_cv: Condvar,
     queue: Mutex<Queue>,
@@ -985,9 +985,10 @@ impl Engine<'_> {
                 Existing::Refuse => return Err(policy::exists(&dst_path())),
                 Existing::Replace => {}
             }
-            let writable = self.root || super::unix::may_write_at(&fds.dst, name);
-            if !writable && !self.copy.force {
-                return Err(policy::not_writable(&dst_path()));
+            let refusal = super::unix::may_write_at(&fds.dst, name).err();
+            let writable = refusal.is_none();
+            if let Some(e) = refusal.filter(|_| !self.copy.force) {
+                return Err(policy::not_writable(&dst_path(), e));
             }
             if self.copy.in_place && writable {
                 let flags = OFlags::RDWR | OFlags::TRUNC | OFlags::CLOEXEC | OFlags::NOFOLLOW;
@@ -1318,7 +1319,7 @@ impl Engine<'_> {
             &self.copy,
             src.len(),
             |m| self.is_refused(pair, m),
-            || self.never_clones(fds, dst),
+            || self.fs_kind(fds, dst),
         )
     }
 
@@ -1347,17 +1348,18 @@ impl Engine<'_> {
             .contains(&pair)
     }
 
-    fn never_clones(&self, fds: &DirFds, dst: &File) -> bool {
+    /// The destination's filesystem, asked once per device.
+    fn fs_kind(&self, fds: &DirFds, dst: &File) -> FsKind {
         if let Some(&v) = self
-            .never_clones
+            .fs_kinds
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&fds.dst_dev)
         {
             return v;
         }
-        let v = copy_file_range_never_clones(dst);
-        self.never_clones
+        let v = FsKind::of(dst);
+        self.fs_kinds
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(fds.dst_dev, v);

@@ -35,8 +35,11 @@ pub(crate) use unix::{
 /// Whether the caller may write the existing file at `path`: its
 /// read-only attribute.
 #[cfg(not(unix))]
-pub(crate) fn may_write(path: &std::path::Path) -> bool {
-    std::fs::metadata(path).map_or(true, |m| !m.permissions().readonly())
+pub(crate) fn may_write(path: &std::path::Path) -> std::io::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.permissions().readonly() => Err(std::io::ErrorKind::PermissionDenied.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Other names of a file: not told here.
@@ -92,6 +95,8 @@ pub(crate) fn name_anonymous(_file: &std::fs::File, _to: &std::path::Path) -> st
 #[cfg_attr(not(windows), allow(dead_code))]
 mod block_clone_plan;
 
+#[cfg(target_os = "linux")]
+mod fs_kind;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]

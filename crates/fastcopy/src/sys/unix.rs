@@ -196,15 +196,26 @@ fn open_up(fd: std::os::fd::OwnedFd) {
 }
 
 /// Whether the caller may write the existing file `path` (`access(W_OK)`
-/// with the effective ids, as `cp` asks by opening it). Only a refusal for
-/// permission says no; any other answer is left to the operation that
-/// follows, which reports its own error.
-pub(crate) fn may_write(path: &Path) -> bool {
+/// with the effective ids, as `cp` asks by opening it): the refusal, if
+/// any. Only a refusal for permission says no; any other answer is left to
+/// the operation that follows, which reports its own error.
+pub(crate) fn may_write(path: &Path) -> io::Result<()> {
     use rustix::fs::{Access, AtFlags, CWD};
-    !matches!(
-        rustix::fs::accessat(CWD, path, Access::WRITE_OK, AtFlags::EACCESS),
-        Err(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM)
-    )
+    refused(rustix::fs::accessat(
+        CWD,
+        path,
+        Access::WRITE_OK,
+        AtFlags::EACCESS,
+    ))
+}
+
+/// The refusals of `access(W_OK)` that mean "not you": EACCES, and EPERM
+/// (an immutable file).
+fn refused(r: rustix::io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e @ (rustix::io::Errno::ACCESS | rustix::io::Errno::PERM)) => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// The names a file has besides the one being replaced.
@@ -251,10 +262,15 @@ pub(crate) fn changed(start: &Metadata, now: &Metadata, copied: u64) -> bool {
 
 /// [`may_write`] for the entry `name` of the open directory `dir`.
 #[cfg(target_os = "linux")]
-pub(crate) fn may_write_at<Fd: std::os::fd::AsFd>(dir: Fd, name: &std::ffi::CStr) -> bool {
+pub(crate) fn may_write_at<Fd: std::os::fd::AsFd>(
+    dir: Fd,
+    name: &std::ffi::CStr,
+) -> io::Result<()> {
     use rustix::fs::{Access, AtFlags};
-    !matches!(
-        rustix::fs::accessat(dir, name, Access::WRITE_OK, AtFlags::EACCESS),
-        Err(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM)
-    )
+    refused(rustix::fs::accessat(
+        dir,
+        name,
+        Access::WRITE_OK,
+        AtFlags::EACCESS,
+    ))
 }
