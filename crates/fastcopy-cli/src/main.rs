@@ -53,7 +53,7 @@ fn main() -> ExitCode {
     // Usage errors exit with 2 inside `parse`.
     let cli = cli::Cli::parse();
     let mut failures = 0;
-    let written = run::run(&cli, &mut io::stdout().lock(), &mut failures);
+    let written = run::run(&cli, &mut io::stdout(), &mut failures);
     let code = match written {
         Ok(code) => code,
         // The reader went away (`fastcopy -v ... | head -1`): stop quietly.

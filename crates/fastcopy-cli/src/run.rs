@@ -231,6 +231,10 @@ impl<'a> Session<'a> {
                 let (kind, op) = (io::ErrorKind::IsADirectory, Operation::SourceNotRegular);
                 return self.refuse((source, dest), msg, kind, op, out);
             }
+            if !cli.json && (cli.verbose || cli.debug) {
+                // cp names the directory first; the entries follow.
+                writeln!(out, "{}", output::verbose_line(source, dest))?;
+            }
             return self.tree(source, dest, out);
         }
         if meta.file_type().is_symlink() {
@@ -367,6 +371,15 @@ impl<'a> Session<'a> {
                 self.failures += report.errors.len() as u64;
                 for e in &report.errors {
                     to_stderr(&output::error_line(e.path(), e.path(), e));
+                }
+                if !report.errors.is_empty() {
+                    to_stderr(&format!(
+                        "fastcopy: copy of {} to {} is incomplete: {} not copied, {} files copied",
+                        q(source),
+                        q(dest),
+                        report.errors.len(),
+                        report.metrics.files()
+                    ));
                 }
                 for w in &report.warnings {
                     to_stderr(&output::warning_line(&w.path, &w.warning));
