@@ -125,6 +125,12 @@ pub fn describe_error(source: &Path, dest: &Path, err: &fastcopy::Error) -> Stri
         Operation::SetOwner => format!("failed to preserve ownership for {p}: {e}"),
         Operation::Sync => format!("cannot flush {p} to disk: {e}"),
         Operation::ReadDirectory => format!("cannot access {p}: {e}"),
+        Operation::CreateDirectory if custom && e.contains("non-directory") => {
+            format!(
+                "cannot overwrite non-directory {p} with directory {}",
+                q(source)
+            )
+        }
         Operation::CreateDirectory => format!("cannot create directory {p}: {e}"),
         Operation::Symlink => format!("cannot create symbolic link {p}: {e}"),
         Operation::HardLink => format!("cannot create hard link {p}: {e}"),

@@ -358,6 +358,14 @@ fn messages_as_cp_words_them() {
         (&["a"], "missing destination file operand after 'a'"),
         (&["a", "a"], "'a' and 'a' are the same file"),
         (&["a", "b", "ro"], "target 'ro': Not a directory"),
+        (
+            &["-r", "src", "a"],
+            "cannot overwrite non-directory 'a' with directory 'src'",
+        ),
+        (
+            &["-r", "src", "a", "missing-dir"],
+            "target 'missing-dir': No such file or directory",
+        ),
         (&["-t", "ro", "a"], "target directory 'ro': Not a directory"),
         (
             &["-T", "a", "d"],
