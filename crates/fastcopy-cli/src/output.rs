@@ -125,11 +125,16 @@ pub fn describe_error(source: &Path, dest: &Path, err: &fastcopy::Error) -> Stri
         Operation::SetOwner => format!("failed to preserve ownership for {p}: {e}"),
         Operation::Sync => format!("cannot flush {p} to disk: {e}"),
         Operation::ReadDirectory => format!("cannot access {p}: {e}"),
+        // Inside a tree the source is not known (`source` is the path).
         Operation::CreateDirectory if custom && e.contains("non-directory") => {
-            format!(
-                "cannot overwrite non-directory {p} with directory {}",
-                q(source)
-            )
+            if source == err.path() {
+                format!("cannot overwrite non-directory {p} with a directory")
+            } else {
+                format!(
+                    "cannot overwrite non-directory {p} with directory {}",
+                    q(source)
+                )
+            }
         }
         Operation::CreateDirectory => format!("cannot create directory {p}: {e}"),
         Operation::Symlink => format!("cannot create symbolic link {p}: {e}"),

@@ -358,7 +358,7 @@ fn fail_fast_stops_at_the_first_failure() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     // One line per failed entry, then the summary.
     assert_eq!(err.lines().count(), 6, "{err}");
-    assert!(err.contains("cannot create directory"), "{err}");
+    assert!(err.contains("cannot overwrite non-directory"), "{err}");
     assert!(
         err.lines()
             .last()

@@ -51,10 +51,10 @@ fn copy_file_range_and_splice_refusals_fall_back() {
             let r = record(&out);
             assert_eq!(r["method"], method, "{rules:?}: {r}");
             let fallbacks = r["fallbacks"].as_array().unwrap();
-            // ext4 cannot clone (a real EOPNOTSUPP), then the injected refusals.
-            assert_eq!(fallbacks.len(), rules.len() + 1, "{rules:?}: {r}");
-            assert_eq!(fallbacks[0]["method"], "reflink");
-            for (f, want) in fallbacks[1..].iter().zip(["copy_file_range", "splice"]) {
+            // ext4 is known not to clone: no clone tried, so no fallback
+            // for it; only the injected (unexpected) refusals count.
+            assert_eq!(fallbacks.len(), rules.len(), "{rules:?}: {r}");
+            for (f, want) in fallbacks.iter().zip(["copy_file_range", "splice"]) {
                 assert_eq!(f["method"], want, "{r}");
                 let error = f["error"].as_str().unwrap();
                 assert!(error.contains(text), "{rules:?}: {error}");
