@@ -1,5 +1,6 @@
 //! The progress bar: the library's [`Progress`] trait drawn with indicatif.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -229,11 +230,58 @@ pub enum Lines {
 pub struct TreeWatch {
     bar: Option<TreeBar>,
     lines: Lines,
+    /// The tree's source and destination as given, and the directories
+    /// already named by a line (the library reports files, links and
+    /// FIFOs; a directory gets its line before the first entry in it).
+    roots: (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf),
+    named: Mutex<std::collections::HashSet<std::path::PathBuf>>,
 }
 
 impl TreeWatch {
-    pub fn new(bar: Option<TreeBar>, lines: Lines) -> TreeWatch {
-        TreeWatch { bar, lines }
+    /// `dest` is the destination the library writes, and how `-v` names it.
+    pub fn new(
+        bar: Option<TreeBar>,
+        lines: Lines,
+        source: &Path,
+        (dest, shown): (&Path, &Path),
+    ) -> TreeWatch {
+        TreeWatch {
+            bar,
+            lines,
+            roots: (
+                source.to_path_buf(),
+                dest.to_path_buf(),
+                shown.to_path_buf(),
+            ),
+            named: Mutex::new(std::collections::HashSet::new()),
+        }
+    }
+
+    /// The lines of the directories between the tree's top and `dest`
+    /// that have none yet, outermost first.
+    fn directory_lines(&self, dest: &Path, text: &mut String) {
+        let (src_root, dst_root, shown_root) = &self.roots;
+        let Ok(rel) = dest.strip_prefix(dst_root) else {
+            return;
+        };
+        let Some(parent) = rel.parent() else {
+            return;
+        };
+        let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
+        let mut prefix = std::path::PathBuf::new();
+        for part in parent.components() {
+            prefix.push(part);
+            if named.insert(prefix.clone()) {
+                text.push_str(&crate::output::verbose_line(
+                    &src_root.join(&prefix),
+                    &shown_root.join(&prefix),
+                ));
+                if self.lines == Lines::Debug {
+                    text.push_str(" (directory)");
+                }
+                text.push('\n');
+            }
+        }
     }
 
     /// Removes the spinner (before any message is printed).
@@ -266,7 +314,13 @@ impl TreeProgress for TreeWatch {
         if e.skipped.is_some() || e.kind == fastcopy::EntryKind::Skipped {
             return;
         }
-        let mut line = crate::output::verbose_line(e.source, e.destination);
+        let mut text = String::new();
+        self.directory_lines(e.destination, &mut text);
+        let shown = match e.destination.strip_prefix(&self.roots.1) {
+            Ok(rel) => self.roots.2.join(rel),
+            Err(_) => e.destination.to_path_buf(),
+        };
+        let mut line = crate::output::verbose_line(e.source, &shown);
         if self.lines == Lines::Debug {
             let what = match (e.method, e.kind) {
                 (Some(m), _) => format!("{m}, {}", crate::output::format_size(e.bytes)),
@@ -283,11 +337,13 @@ impl TreeProgress for TreeWatch {
             line.push(')');
         }
         line.push('\n');
+        text.push_str(&line);
+        // One write per entry: the lines of two workers never mix.
         let _ = match &self.bar {
             Some(bar) => bar
                 .bar
-                .suspend(|| std::io::stdout().lock().write_all(line.as_bytes())),
-            None => std::io::stdout().lock().write_all(line.as_bytes()),
+                .suspend(|| std::io::stdout().lock().write_all(text.as_bytes())),
+            None => std::io::stdout().lock().write_all(text.as_bytes()),
         };
     }
 

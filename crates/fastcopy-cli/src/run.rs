@@ -152,6 +152,11 @@ pub fn run(cli: &Cli, out: &mut dyn Write, failures: &mut u64) -> io::Result<Opt
                 }
             },
         };
+        // cp names what lands in DIR through `src/.` as `DIR/./NAME`.
+        session.shown = match &target {
+            Target::Into(dir) if dest == *dir => Some(dir.join(".")),
+            _ => None,
+        };
         session.one(source, &dest, out)?;
     }
     *failures += session.failures;
@@ -167,6 +172,9 @@ struct Session<'a> {
     tree: TreeReport,
     trees: u64,
     failures: u64,
+    /// How `-v` names the destination of the current tree, when not as
+    /// it is passed to the library.
+    shown: Option<PathBuf>,
 }
 
 impl<'a> Session<'a> {
@@ -178,6 +186,7 @@ impl<'a> Session<'a> {
             tree: TreeReport::default(),
             trees: 0,
             failures: 0,
+            shown: None,
         }
     }
 
@@ -231,8 +240,8 @@ impl<'a> Session<'a> {
                 let (kind, op) = (io::ErrorKind::IsADirectory, Operation::SourceNotRegular);
                 return self.refuse((source, dest), msg, kind, op, out);
             }
-            if !cli.json && (cli.verbose || cli.debug) {
-                // cp names the directory first; the entries follow.
+            if !cli.json && (cli.verbose || cli.debug) && fs::symlink_metadata(dest).is_err() {
+                // cp names a directory it creates first; the entries follow.
                 writeln!(out, "{}", output::verbose_line(source, dest))?;
             }
             return self.tree(source, dest, out);
@@ -354,7 +363,8 @@ impl<'a> Session<'a> {
         } else {
             Lines::None
         };
-        let watch = Arc::new(TreeWatch::new(bar, lines));
+        let shown = self.shown.clone().unwrap_or_else(|| dest.to_path_buf());
+        let watch = Arc::new(TreeWatch::new(bar, lines, source, (dest, &shown)));
         let opts = cli.tree_options().progress(watch.clone());
         let result = fastcopy::copy_tree(from, dest, &opts);
         watch.finish();

@@ -504,3 +504,43 @@ fn force_on_a_read_only_destination_as_nobody() {
         assert_no_temp(&w);
     }
 }
+
+/// `-v` prints the same lines as cp (in another order with `-r`: the
+/// workers run in parallel; cp's order is sorted here too).
+#[test]
+fn verbose_lines_as_cp() {
+    if !have_cp("verbose_lines_as_cp") {
+        return;
+    }
+    for args in [
+        &["-v", "a", "new"][..],
+        &["-v", "a", "b", "d"],
+        &["-rv", "src", "new"],
+        &["-rv", "src", "d"],
+        &["-rv", "src/.", "d"],
+        &["-av", "src", "new"],
+    ] {
+        let lines = |program: &str| {
+            let d = tempfile::tempdir().unwrap();
+            setup(d.path());
+            let out = Command::new(program)
+                .current_dir(d.path())
+                .args(args)
+                .env("LC_ALL", "C")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{program} {args:?}: {out:?}");
+            let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            lines(env!("CARGO_BIN_EXE_fastcopy")),
+            lines("cp"),
+            "{args:?}"
+        );
+    }
+}

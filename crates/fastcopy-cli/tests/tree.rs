@@ -404,6 +404,7 @@ fn verbose_prints_every_entry_as_cp() {
     assert_eq!(lines[0], "'src' -> 'new'");
     lines.sort();
     for want in [
+        "'src/sub' -> 'new/sub'",
         "'src/f' -> 'new/f'",
         "'src/link' -> 'new/link'",
         "'src/sub/g' -> 'new/sub/g'",
