@@ -215,7 +215,8 @@ pub struct Cli {
     #[arg(long)]
     pub debug: bool,
 
-    /// Print one JSON object per file (JSON Lines) on stdout instead
+    /// Print one JSON object per file (JSON Lines) on stdout instead; a
+    /// name that is not UTF-8 also comes as KEY_bytes, its exact bytes
     #[arg(long)]
     pub json: bool,
 
