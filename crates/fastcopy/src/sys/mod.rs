@@ -167,6 +167,9 @@ mod probe_elsewhere {
 pub(crate) use probe_elsewhere::{
     allocated_bytes, direct_write_alignment, evict, filesystem_name, rename_exclusive, shared_bytes,
 };
+// The sizes the crate's own tests check.
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) use linux::{AUTO_PREALLOCATE_MIN, DIRECT_BUFFER, MAX_BUFFER, MIN_BUFFER};
 #[cfg(target_os = "linux")]
 pub(crate) use unix::{
     create_temp, final_permissions, initial_mode, open_source, rename_noclobber, same_file,
