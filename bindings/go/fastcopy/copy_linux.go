@@ -27,6 +27,8 @@ const (
 	pipeSize = 1 << 20
 	// maxBuffer: the read/write loop's largest buffer. Rust: MAX_BUFFER.
 	maxBuffer = 256 << 10
+	// autoPreallocateMin: Rust AUTO_PREALLOCATE_MIN.
+	autoPreallocateMin = 16 << 20
 )
 
 // statfs f_type values.
@@ -51,6 +53,8 @@ type pair struct {
 	// tmpfs, ramfs, f2fs), so it is allowed with ReflinkNever. Rust:
 	// copy_file_range_never_clones.
 	neverClones bool
+	// ext4: the destination is on ext4 (preallocation decision).
+	ext4 bool
 	// noClone, noCFR: FICLONE or copy_file_range was refused for every
 	// file of the pair (ENOSYS, EOPNOTSUPP, ENOTTY, EXDEV).
 	noClone, noCFR atomic.Bool
@@ -75,6 +79,7 @@ func pairFor(srcDev, dstDev uint64, dst int) *pair {
 		switch int64(sf.Type) {
 		case magicExt4, magicTmpfs, magicRamfs:
 			p.cloneImpossible, p.neverClones = true, true
+			p.ext4 = int64(sf.Type) == magicExt4
 		case magicF2fs:
 			p.neverClones = true
 		}
@@ -163,6 +168,11 @@ func (j *job) linkAnonymous() error {
 		}
 		if err != unix.EEXIST {
 			return &linkErr{j.dest, err}
+		}
+		if j.lazy {
+			if err := j.resolveLate(); err != nil {
+				return err
+			}
 		}
 		if !j.o.Overwrite {
 			return existError(j.dest)
@@ -268,13 +278,27 @@ func (j *job) copyData() error {
 	}
 	c.movers = append(c.movers, MethodReadWrite)
 
+	sparse := size > 0 && j.st.Blocks*512 < size
+	// Rust Preallocate::Auto: reserve the space before copy_file_range
+	// within one ext4 filesystem for files of 16 MiB or more (measured
+	// 0.72x-0.82x the time without it; README of the Rust library).
+	// KEEP_SIZE: a source that shrinks leaves no tail of zeros; what is
+	// reserved past the copy is given back below.
+	reserved := false
+	if !sparse && size >= autoPreallocateMin && c.movers[0] == MethodCopyFileRange &&
+		p.ext4 && j.st.Dev == j.tmp.st.Dev {
+		reserved = unix.Fallocate(j.tmp.fd, unix.FALLOC_FL_KEEP_SIZE, 0, size) == nil
+	}
 	var err error
-	if size > 0 && j.st.Blocks*512 < size {
+	if sparse {
 		r.Bytes, err = c.sparse()
 	} else {
 		r.Bytes, err = c.copyRange(0, size)
 	}
 	r.Method = c.movers[c.cur]
+	if err == nil && reserved && r.Bytes < size {
+		err = unix.Ftruncate(j.tmp.fd, r.Bytes)
+	}
 	if err != nil {
 		if e := j.ctx.Err(); e != nil && errors.Is(err, e) {
 			return pathError("copy", j.dest, err)
@@ -300,6 +324,14 @@ func (j *job) ficlone() error {
 	}
 	return nil
 }
+
+// testFault, set only by tests, makes a method answer err (errFaultZero:
+// copy nothing) before it runs, given the bytes written so far: the
+// fall-back rules are tested on real filesystems without a kernel that
+// refuses.
+var testFault func(m Method, written int64) error
+
+var errFaultZero = errors.New("fault: copy nothing")
 
 // copier moves the data with the methods left in movers, from explicit
 // offsets, so that a method that declines after some bytes hands over to
@@ -332,7 +364,7 @@ func (c *copier) close() {
 // decline hands over to the next method at the current offset.
 func (c *copier) decline(err error) {
 	m := c.movers[c.cur]
-	if m == MethodCopyFileRange && refusedForThePair(err) {
+	if m == MethodCopyFileRange && c.written == 0 && refusedForThePair(err) {
 		c.p.noCFR.Store(true)
 	}
 	c.j.r.Fallbacks = append(c.j.r.Fallbacks, Fallback{Method: m, Offset: c.written, Err: err})
@@ -391,7 +423,16 @@ func (c *copier) copyRange(off, end int64) (int64, error) {
 			want = c.chunk
 		}
 		m := c.movers[c.cur]
-		n, err := c.step(m, off, want)
+		var n int64
+		var err error
+		if testFault != nil {
+			err = testFault(m, c.written)
+		}
+		if err == errFaultZero {
+			n, err = 0, nil
+		} else if err == nil {
+			n, err = c.step(m, off, want)
+		}
 		if err != nil {
 			if c.cur < len(c.movers)-1 && mayFallBack(err) {
 				c.decline(err)

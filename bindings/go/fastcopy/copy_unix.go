@@ -23,7 +23,9 @@ type job struct {
 	// exists: something (a file, or a link being replaced) has the
 	// destination's name.
 	exists bool
-	src    int
+	// lazy: the target is examined only if it turns out to exist.
+	lazy bool
+	src  int
 	st     unix.Stat_t
 	tmp    tempFile
 }
@@ -59,7 +61,16 @@ func platformCopy(ctx context.Context, source, target string, o *Options, r *Rep
 	if err := j.openSource(); err != nil {
 		return err
 	}
-	if err := j.resolve(target); err != nil {
+	// RCC's semantics (no copy into a directory, a symlink replaced): an
+	// existing target shows itself when the finished copy is linked or
+	// renamed to its name without replacing (EEXIST), and only then is it
+	// examined (persist). A missing target, the common case, costs no
+	// lookup before the copy. The cp semantics need to know first where
+	// the copy goes.
+	j.lazy = !o.IntoDirectory && o.ReplaceSymlink
+	if j.lazy {
+		j.dest = target
+	} else if err := j.resolve(target); err != nil {
 		return err
 	}
 	r.Destination = j.dest
@@ -300,10 +311,16 @@ func (j *job) persist() error {
 		return j.linkAnonymous()
 	}
 	var err error
-	if j.o.Overwrite {
+	if j.o.Overwrite && !j.lazy {
 		err = unix.Rename(j.tmp.path, j.dest)
 	} else {
 		err = renameNoReplace(j.tmp.path, j.dest)
+		if err == unix.EEXIST && j.lazy {
+			if err := j.resolveLate(); err != nil {
+				return err
+			}
+			err = unix.Rename(j.tmp.path, j.dest)
+		}
 	}
 	if err == unix.EEXIST {
 		return existError(j.dest)
@@ -312,6 +329,24 @@ func (j *job) persist() error {
 		return &os.LinkError{Op: "rename", Old: j.tmp.path, New: j.dest, Err: err}
 	}
 	j.tmp.done = true
+	return nil
+}
+
+// resolveLate examines a target found to exist when the copy was to be
+// given its name (lazy resolution): the same refusals as resolve, in the
+// same order (same file, directory, special file, no overwrite).
+func (j *job) resolveLate() error {
+	target := j.dest
+	if err := j.resolve(target); err != nil {
+		return err
+	}
+	if !j.exists {
+		// Removed meanwhile: the caller's no-replace attempt will tell.
+		j.exists = true
+	}
+	if j.dest != target {
+		return pathError("copy", target, kind(ErrNotSupported, nil, "the target changed while it was copied"))
+	}
 	return nil
 }
 
