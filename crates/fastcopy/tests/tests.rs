@@ -9,6 +9,7 @@ mod common;
 
 mod changing;
 mod clone;
+mod conformance;
 mod cross_fs;
 mod destinations;
 mod immutable;
