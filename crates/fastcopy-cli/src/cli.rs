@@ -165,6 +165,8 @@ impl Cli {
         CopyOptions::new()
             .overwrite(if self.no_clobber {
                 Overwrite::NoClobber
+            } else if self.update {
+                Overwrite::Older
             } else {
                 Overwrite::Replace
             })
@@ -185,7 +187,6 @@ impl Cli {
             .jobs(self.jobs)
             .follow_links(self.dereference)
             .fail_fast(self.fail_fast)
-            .update(self.update)
     }
 
     /// With several sources, the directory they go into; `None` with one.
@@ -271,9 +272,9 @@ mod tests {
         assert_eq!(cli.dest, PathBuf::from("b"));
         assert_eq!(cli.target_directory(), None);
         let o = cli.copy_options();
-        assert_eq!(o.get_overwrite(), Overwrite::Replace);
-        assert_eq!(o.get_reflink(), Reflink::Auto);
-        assert_eq!(o.get_direct_io(), DirectIo::Auto);
+        assert_eq!(o.overwrite_mode(), Overwrite::Replace);
+        assert_eq!(o.reflink_mode(), Reflink::Auto);
+        assert_eq!(o.direct_io_mode(), DirectIo::Auto);
         let dbg = format!("{o:?}");
         for field in [
             "preserve_times: true",
@@ -303,9 +304,9 @@ mod tests {
         ])
         .unwrap();
         let o = cli.copy_options();
-        assert_eq!(o.get_overwrite(), Overwrite::NoClobber);
-        assert_eq!(o.get_reflink(), Reflink::Never);
-        assert_eq!(o.get_direct_io(), DirectIo::Always);
+        assert_eq!(o.overwrite_mode(), Overwrite::NoClobber);
+        assert_eq!(o.reflink_mode(), Reflink::Never);
+        assert_eq!(o.direct_io_mode(), DirectIo::Always);
         let dbg = format!("{o:?}");
         for field in [
             "preserve_xattrs: true",

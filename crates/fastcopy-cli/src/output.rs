@@ -332,6 +332,7 @@ mod tests {
             fallbacks,
             elapsed,
             warnings: Vec::new(),
+            skipped: None,
         }
     }
 
@@ -339,6 +340,7 @@ mod tests {
         Fallback {
             method: Method::CopyFileRange,
             error: io::Error::from_raw_os_error(18),
+            offset: 0,
         }
     }
 

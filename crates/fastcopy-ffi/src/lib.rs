@@ -683,7 +683,7 @@ mod tests {
                 reflink: raw,
                 ..FastcopyOptions::default()
             };
-            assert_eq!(o.to_options().unwrap().get_reflink(), mode);
+            assert_eq!(o.to_options().unwrap().reflink_mode(), mode);
         }
         let bad = FastcopyOptions {
             reflink: 3,

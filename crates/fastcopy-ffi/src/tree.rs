@@ -30,19 +30,23 @@ pub struct FastcopyTreeOptions {
     /// Stop at the first failure (default off: copy the rest and report
     /// every failure).
     pub fail_fast: u8,
-    /// Copy a file only when the destination lacks it, is older or differs
-    /// in size (default off).
+    /// Copy a file only when the destination lacks it or is older than the
+    /// source, never over a newer one whatever its size (`cp -u`; default
+    /// off). Takes precedence over `file.overwrite`.
     pub update: u8,
 }
 
 impl FastcopyTreeOptions {
     fn to_options(self) -> Result<TreeOptions, Failure> {
+        let mut file = self.file.to_options()?;
+        if self.update != 0 {
+            file = file.overwrite(fastcopy::Overwrite::Older);
+        }
         Ok(TreeOptions::new()
-            .copy_options(self.file.to_options()?)
+            .copy_options(file)
             .jobs(self.jobs as usize)
             .follow_links(self.follow_links != 0)
-            .fail_fast(self.fail_fast != 0)
-            .update(self.update != 0))
+            .fail_fast(self.fail_fast != 0))
     }
 }
 
@@ -156,8 +160,10 @@ unsafe fn copy_tree_paths(
     // the struct is plain integers, so any bit pattern is a valid value.
     let options = unsafe { options.as_ref() }.copied().unwrap_or_default();
     let options = options.to_options()?;
+    // A partial copy is an error that carries the report of what was done.
     let r = match fastcopy::copy_tree(&from, &to, &options) {
         Ok(r) => r,
+        Err(e) if e.tree_report().is_some() => e.into_tree_report().unwrap_or_default(),
         Err(e) => {
             metrics().record_failure();
             return Err(Failure::from_error(&e));

@@ -58,6 +58,15 @@ pub enum Operation {
     IntoItself,
     /// [`Progress::cancelled`](crate::Progress::cancelled) asked to stop.
     Cancelled,
+    /// The destination exists and the caller may not write it; see
+    /// [`CopyOptions::force`](crate::CopyOptions::force).
+    DestinationNotWritable,
+    /// The source changed while it was copied; see
+    /// [`CopyOptions::accept_changing_source`](crate::CopyOptions::accept_changing_source).
+    SourceChanged,
+    /// A tree copy in which some entries failed; the error carries the
+    /// whole report ([`Error::tree_report`]).
+    Incomplete,
 }
 
 impl Operation {
@@ -87,6 +96,9 @@ impl Operation {
             Operation::SetOwner => "cannot set owner of",
             Operation::IntoItself => "cannot copy a directory into itself",
             Operation::Cancelled => "cancelled the copy to",
+            Operation::DestinationNotWritable => "cannot overwrite",
+            Operation::SourceChanged => "source changed while it was being copied:",
+            Operation::Incomplete => "incomplete copy to",
         }
     }
 }
@@ -106,6 +118,8 @@ pub struct Error {
     path: PathBuf,
     #[source]
     source: io::Error,
+    /// The report of a tree copy that failed part way.
+    tree: Option<Box<crate::TreeReport>>,
 }
 
 impl Error {
@@ -114,6 +128,7 @@ impl Error {
             op,
             path: path.into(),
             source,
+            tree: None,
         }
     }
 
@@ -151,6 +166,23 @@ impl Error {
     /// The OS error code, where the system gave one.
     pub fn raw_os_error(&self) -> Option<i32> {
         self.source.raw_os_error()
+    }
+
+    /// For [`Operation::Incomplete`]: the report of the tree copy, with
+    /// what was copied and every failure
+    /// ([`TreeReport::errors`](crate::TreeReport::errors)).
+    pub fn tree_report(&self) -> Option<&crate::TreeReport> {
+        self.tree.as_deref()
+    }
+
+    /// [`Error::tree_report`], by value.
+    pub fn into_tree_report(self) -> Option<crate::TreeReport> {
+        self.tree.map(|b| *b)
+    }
+
+    pub(crate) fn with_tree_report(mut self, report: crate::TreeReport) -> Error {
+        self.tree = Some(Box::new(report));
+        self
     }
 
     /// The underlying I/O error, dropping the operation and path.

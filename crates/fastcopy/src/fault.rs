@@ -20,6 +20,8 @@ pub enum Point {
     Fallocate,
     /// Switching a descriptor to direct I/O.
     DirectIo,
+    /// Creating an anonymous file (`O_TMPFILE`).
+    TmpFile,
 }
 
 /// What a faulty call does instead of its work.

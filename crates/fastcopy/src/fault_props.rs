@@ -160,7 +160,7 @@ fn check(
             assert!(
                 r.warnings
                     .iter()
-                    .all(|w| !matches!(w, crate::Warning::SourceChangedSize { .. })),
+                    .all(|w| !matches!(w, crate::Warning::SourceChanged { .. })),
                 "{what}: {r:?}"
             );
         }
@@ -168,7 +168,7 @@ fn check(
             assert!(!dst.exists(), "{what}: {e}");
             // Cloning impossible here and demanded: an error without a fault.
             let no_clone =
-                opts.get_reflink() == Reflink::Always && matches!(fs_, Fs::Ext4 | Fs::Tmpfs);
+                opts.reflink_mode() == Reflink::Always && matches!(fs_, Fs::Ext4 | Fs::Tmpfs);
             assert!(fired || no_clone, "{what}: an error without a fault: {e}");
             if !no_clone && let Some(f) = fault {
                 let io = e.io_error();
@@ -236,7 +236,8 @@ fn copy_file_range_zero_before_end_of_file_continues() {
 /// its end of file early, checked when the source's size was back to
 /// where it started (a file rewritten in place), passed without a word.
 /// The seam's read returning 0 stands for that early end: a copy shorter
-/// than a source with blocks must say so.
+/// than a source with blocks fails by default, and says so when changes
+/// are accepted.
 #[test]
 fn short_copy_of_a_file_with_blocks_is_never_silent() {
     let Some(d) = testfs::dir(Fs::Btrfs, "fault_props_short_copy") else {
@@ -253,13 +254,21 @@ fn short_copy_of_a_file_with_blocks_is_never_silent() {
         effect: Effect::ReturnZero,
     }]);
     let opts = CopyOptions::new().only_method(Method::ReadWrite);
-    let r = copy_with(&src, &dst, &opts).unwrap();
+    let e = copy_with(&src, &dst, &opts).unwrap_err();
+    assert_eq!(e.operation(), crate::Operation::SourceChanged, "{e}");
+    assert!(!dst.exists());
+    let _g = inject(vec![Fault {
+        point: Point::Read,
+        call: 2,
+        effect: Effect::ReturnZero,
+    }]);
+    let r = copy_with(&src, &dst, &opts.accept_changing_source(true)).unwrap();
     assert_eq!(r.method, Method::ReadWrite);
     assert!(r.bytes < size as u64, "{r:?}");
     assert!(
         r.warnings.iter().any(|w| matches!(
             w,
-            crate::Warning::SourceChangedSize { expected, copied }
+            crate::Warning::SourceChanged { expected, copied }
                 if *expected == size as u64 && *copied == r.bytes
         )),
         "a short copy without a warning: {r:?}"

@@ -3,9 +3,12 @@
 //! Each platform lists the methods it will try for a file (its plan) and
 //! runs one method at a time. A method answers with a [`Step`]; the driver
 //! here decides what happens next, the same way on every platform:
-//! a method may hand over to the next one only when it wrote nothing and its
-//! error means "not supported here" (which errors mean that is decided by one
-//! function per platform). Anything else ends the copy.
+//! a method may hand over to the next one only when its error means "not
+//! supported here" (which errors mean that is decided by one function per
+//! platform). If it wrote nothing, the next method starts at 0; if it
+//! already wrote some bytes, the next one carries on from that offset (as
+//! GNU cp does): those bytes are good, and starting again would cost
+//! their time. Anything else ends the copy.
 
 use std::io;
 
@@ -18,20 +21,27 @@ use crate::report::{Fallback, Method};
 pub(crate) enum Step {
     /// All data copied: the destination holds `bytes` bytes.
     Done(u64),
-    /// Nothing was written and the method cannot work here: try the next.
+    /// The method wrote nothing (past where it started) and cannot work
+    /// here: try the next from the same offset.
     Unsupported(io::Error),
+    /// The method cannot go on here after the destination got its data up
+    /// to this offset (source and destination positioned there): the next
+    /// method carries on from it.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    Partial(io::Error, u64),
     /// The copy failed (possibly after writing): stop.
     Failed(io::Error),
 }
 
-/// Runs `plan` in order. Returns the method that copied and the bytes, or the
-/// failing operation and error. Every method skipped is recorded in
+/// Runs `plan` in order; `step` gets each method and the offset it starts
+/// at. Returns the method that finished the copy and the bytes, or the
+/// failing operation and error. Every method that declined is recorded in
 /// `fallbacks`.
 pub(crate) fn run(
     plan: &[Method],
     reflink: Reflink,
     fallbacks: &mut Vec<Fallback>,
-    mut step: impl FnMut(Method) -> Step,
+    mut step: impl FnMut(Method, u64) -> Step,
 ) -> Result<(Method, u64), (Operation, io::Error)> {
     let op = |m: Method| {
         if m.is_clone() {
@@ -40,21 +50,38 @@ pub(crate) fn run(
             Operation::CopyData
         }
     };
+    let mut at = 0;
     for &method in plan {
-        match step(method) {
+        // A clone replaces the whole file: never after data was copied.
+        if at > 0 && method.is_clone() {
+            continue;
+        }
+        match step(method, at) {
             Step::Done(bytes) => return Ok((method, bytes)),
             Step::Failed(error) => return Err((op(method), error)),
             Step::Unsupported(error) => {
                 if method.is_clone() && reflink == Reflink::Always {
                     return Err((Operation::Clone, error));
                 }
-                fallbacks.push(Fallback { method, error });
+                fallbacks.push(Fallback {
+                    method,
+                    error,
+                    offset: at,
+                });
+            }
+            Step::Partial(error, offset) => {
+                at = offset;
+                fallbacks.push(Fallback {
+                    method,
+                    error,
+                    offset,
+                });
             }
         }
     }
     // Every method declined. Report the last reason.
     match fallbacks.pop() {
-        Some(Fallback { method, error }) => Err((op(method), error)),
+        Some(Fallback { method, error, .. }) => Err((op(method), error)),
         None => Err((
             Operation::CopyData,
             io::Error::new(io::ErrorKind::Unsupported, "no copy method available"),
@@ -78,7 +105,7 @@ mod tests {
             &[Method::Reflink, Method::CopyFileRange, Method::ReadWrite],
             Reflink::Auto,
             &mut fb,
-            |m| {
+            |m, _| {
                 seen.push(m);
                 match m {
                     Method::ReadWrite => Step::Done(7),
@@ -102,7 +129,7 @@ mod tests {
             &[Method::CopyFileRange, Method::ReadWrite],
             Reflink::Auto,
             &mut Vec::new(),
-            |_| {
+            |_, _| {
                 calls += 1;
                 Step::Failed(io::Error::other("EIO"))
             },
@@ -120,7 +147,7 @@ mod tests {
             &[Method::Reflink, Method::ReadWrite],
             Reflink::Always,
             &mut fb,
-            |_| {
+            |_, _| {
                 calls += 1;
                 Step::Unsupported(unsupported())
             },
@@ -132,12 +159,78 @@ mod tests {
 
     #[test]
     fn all_declining_reports_the_last_reason() {
-        let got = run(&[Method::ReadWrite], Reflink::Auto, &mut Vec::new(), |_| {
-            Step::Unsupported(io::Error::other("last"))
-        });
+        let got = run(
+            &[Method::ReadWrite],
+            Reflink::Auto,
+            &mut Vec::new(),
+            |_, _| Step::Unsupported(io::Error::other("last")),
+        );
         let (op, e) = got.unwrap_err();
         assert_eq!(op, Operation::CopyData);
         assert_eq!(e.to_string(), "last");
-        assert!(run(&[], Reflink::Auto, &mut Vec::new(), |_| Step::Done(0)).is_err());
+        assert!(run(&[], Reflink::Auto, &mut Vec::new(), |_, _| Step::Done(0)).is_err());
+    }
+
+    #[test]
+    fn a_late_refusal_carries_on_from_its_offset() {
+        let mut starts = Vec::new();
+        let mut fb = Vec::new();
+        let got = run(
+            &[
+                Method::Reflink,
+                Method::CopyFileRange,
+                Method::Splice,
+                Method::ReadWrite,
+            ],
+            Reflink::Auto,
+            &mut fb,
+            |m, at| {
+                starts.push((m, at));
+                match m {
+                    Method::Reflink => Step::Unsupported(unsupported()),
+                    Method::CopyFileRange => Step::Partial(unsupported(), 4096),
+                    Method::Splice => Step::Unsupported(unsupported()),
+                    _ => Step::Done(10_000),
+                }
+            },
+        );
+        assert_eq!(got.unwrap(), (Method::ReadWrite, 10_000));
+        assert_eq!(
+            starts,
+            [
+                (Method::Reflink, 0),
+                (Method::CopyFileRange, 0),
+                (Method::Splice, 4096),
+                (Method::ReadWrite, 4096)
+            ]
+        );
+        let offsets: Vec<_> = fb.iter().map(|f| (f.method, f.offset)).collect();
+        assert_eq!(
+            offsets,
+            [
+                (Method::Reflink, 0),
+                (Method::CopyFileRange, 4096),
+                (Method::Splice, 4096)
+            ]
+        );
+    }
+
+    #[test]
+    fn no_clone_after_data_was_copied() {
+        let mut seen = Vec::new();
+        let got = run(
+            &[Method::CopyFileRange, Method::Reflink, Method::ReadWrite],
+            Reflink::Auto,
+            &mut Vec::new(),
+            |m, _| {
+                seen.push(m);
+                match m {
+                    Method::CopyFileRange => Step::Partial(unsupported(), 1),
+                    _ => Step::Done(2),
+                }
+            },
+        );
+        assert_eq!(got.unwrap(), (Method::ReadWrite, 2));
+        assert_eq!(seen, [Method::CopyFileRange, Method::ReadWrite]);
     }
 }

@@ -60,6 +60,7 @@ pub mod fault;
 mod ladder;
 mod metrics;
 mod options;
+mod policy;
 pub mod probe;
 mod progress;
 mod report;
@@ -87,8 +88,8 @@ pub use metrics::{MethodStats, Metrics, SIZE_BUCKET_LIMITS, SizeBucket};
 pub use options::{CopyOptions, DirectIo, Overwrite, ParseModeError, Preallocate, Reflink};
 pub use probe::{Probe, Support, probe};
 pub use progress::{NoProgress, Progress};
-pub use report::{CopyReport, Fallback, Method, Warning};
-pub use tree::{TreeOptions, TreeProgress, TreeReport, TreeWarning};
+pub use report::{CopyReport, Fallback, Method, Skipped, Warning};
+pub use tree::{EntryKind, TreeEntry, TreeOptions, TreeProgress, TreeReport, TreeWarning};
 
 /// Copies the file `from` to `to` with default options: a drop-in for
 /// [`std::fs::copy`] (an existing destination is replaced, permissions are
@@ -125,17 +126,20 @@ pub fn copy_with(
 /// On Linux a new `to` is built in a staging directory beside it
 /// (`.NAME.fastcopy-tmp-…`, see [`stale`]) and renamed to `to` when the walk
 /// ends: while it runs, `to` does not exist. After entry errors it appears
-/// with what was copied (the errors are in the report). If something
+/// with what was copied (and the copy fails, see below). If something
 /// creates `to` meanwhile, the copy fails with
 /// [`Operation::DestinationExists`] and removes its staging directory; if
 /// the rename itself fails, the error names the staging directory, which is
 /// kept.
 ///
 /// Fails when the copy cannot start (no source, `to` inside `from`, `to`
-/// not creatable) or a new `to` cannot be put in place at the end (see
-/// above); the failures of single entries are collected in
-/// [`TreeReport::errors`] and the copy goes on with the rest (unless
-/// [`TreeOptions::fail_fast`]).
+/// not creatable), when a new `to` cannot be put in place at the end (see
+/// above), when [`TreeProgress::cancelled`] stopped it
+/// ([`Operation::Cancelled`]; a new `to`'s staging directory is removed),
+/// and when any entry failed: the copy goes on with the rest (unless
+/// [`TreeOptions::fail_fast`]) and then returns [`Operation::Incomplete`],
+/// whose [`Error::tree_report`] has what was copied and every failure with
+/// its path. A partial copy is never `Ok`.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -144,7 +148,6 @@ pub fn copy_with(
 /// std::fs::create_dir_all(src.join("sub"))?;
 /// std::fs::write(src.join("sub/file"), b"hello")?;
 /// let report = fastcopy::copy_tree(&src, &dst, &fastcopy::TreeOptions::new())?;
-/// assert!(report.is_complete());
 /// assert_eq!(report.metrics.files(), 1);
 /// assert_eq!(std::fs::read(dst.join("sub/file"))?, b"hello");
 /// # Ok(()) }

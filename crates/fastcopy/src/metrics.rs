@@ -191,10 +191,12 @@ mod tests {
                 .map(|_| Fallback {
                     method: Method::Reflink,
                     error: io::Error::from(io::ErrorKind::Unsupported),
+                    offset: 0,
                 })
                 .collect(),
             elapsed: Duration::from_millis(ms),
             warnings: Vec::new(),
+            skipped: None,
         }
     }
 

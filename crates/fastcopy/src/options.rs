@@ -16,8 +16,21 @@ pub enum Overwrite {
     Replace,
     /// Never touch an existing destination: the copy fails with
     /// [`std::io::ErrorKind::AlreadyExists`]. The check and the final rename
-    /// are one atomic step, so two racing copies cannot both win.
+    /// are one atomic step, so two racing copies cannot both win. (`cp
+    /// --update=none-fail`; RCC's `CopyFile(src, dst, false)`.)
     NoClobber,
+    /// Leave an existing destination alone and succeed: the report says
+    /// [`Skipped::Exists`](crate::Skipped). (`cp --update=none`, and `cp -n`
+    /// since coreutils 9.5.) The final rename is atomic as for
+    /// [`NoClobber`](Overwrite::NoClobber): a destination that appears
+    /// during the copy is kept too.
+    Skip,
+    /// Replace only a destination older than the source (its modification
+    /// time strictly before the source's); leave a newer or equally old one
+    /// alone, whatever its size, and succeed with
+    /// [`Skipped::NotOlder`](crate::Skipped). (`cp -u`, `cp
+    /// --update=older`, `rsync -u`.)
+    Older,
 }
 
 /// Whether the copy may share data blocks with the source (a "reflink" or
@@ -101,7 +114,7 @@ impl fmt::Display for ParseModeError {
 impl std::error::Error for ParseModeError {}
 
 macro_rules! mode_str {
-    ($ty:ident, $what:literal, $($name:literal => $variant:ident),+) => {
+    ($ty:ident, $what:literal, $($name:literal $(| $alias:literal)* => $variant:ident),+) => {
         impl $ty {
             /// The lowercase name used on the command line and in reports.
             pub fn as_str(self) -> &'static str {
@@ -117,7 +130,7 @@ macro_rules! mode_str {
             type Err = ParseModeError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s.to_ascii_lowercase().as_str() {
-                    $($name => Ok($ty::$variant),)+
+                    $($name $(| $alias)* => Ok($ty::$variant),)+
                     _ => Err(ParseModeError {
                         what: $what,
                         value: s.to_owned(),
@@ -129,7 +142,12 @@ macro_rules! mode_str {
     };
 }
 
-mode_str!(Overwrite, "overwrite mode", "replace" => Replace, "no-clobber" => NoClobber);
+// The second names are `cp --update`'s.
+mode_str!(Overwrite, "overwrite mode",
+    "replace" | "all" => Replace,
+    "no-clobber" | "none-fail" => NoClobber,
+    "skip" | "none" => Skip,
+    "older" => Older);
 mode_str!(Reflink, "reflink mode", "auto" => Auto, "always" => Always, "never" => Never);
 mode_str!(DirectIo, "direct I/O mode", "auto" => Auto, "always" => Always, "never" => Never);
 mode_str!(Preallocate, "preallocation mode", "auto" => Auto, "always" => Always, "never" => Never);
@@ -142,7 +160,7 @@ mode_str!(Preallocate, "preallocation mode", "auto" => Auto, "always" => Always,
 ///     .overwrite(Overwrite::NoClobber)
 ///     .reflink(Reflink::Never)
 ///     .create_parents(true);
-/// assert_eq!(opts.get_reflink(), Reflink::Never);
+/// assert_eq!(opts.reflink_mode(), Reflink::Never);
 /// ```
 #[derive(Clone)]
 pub struct CopyOptions {
@@ -157,6 +175,9 @@ pub struct CopyOptions {
     pub(crate) fsync: bool,
     pub(crate) progress: Option<Arc<dyn Progress>>,
     pub(crate) only_method: Option<Method>,
+    pub(crate) force: bool,
+    pub(crate) in_place: bool,
+    pub(crate) accept_changing_source: bool,
 }
 
 impl Default for CopyOptions {
@@ -173,6 +194,9 @@ impl Default for CopyOptions {
             fsync: false,
             progress: None,
             only_method: None,
+            force: false,
+            in_place: false,
+            accept_changing_source: false,
         }
     }
 }
@@ -191,6 +215,9 @@ impl fmt::Debug for CopyOptions {
             .field("fsync", &self.fsync)
             .field("progress", &self.progress.is_some())
             .field("only_method", &self.only_method)
+            .field("force", &self.force)
+            .field("in_place", &self.in_place)
+            .field("accept_changing_source", &self.accept_changing_source)
             .finish()
     }
 }
@@ -283,23 +310,59 @@ impl CopyOptions {
         self
     }
 
+    /// Replace an existing destination that the caller may not write
+    /// (`cp -f`): without it such a destination is refused with
+    /// [`std::io::ErrorKind::PermissionDenied`]
+    /// ([`Operation::DestinationNotWritable`](crate::Operation)), as `cp`
+    /// refuses it, even where the directory would let a rename replace it.
+    /// With it the destination is replaced (with [`in_place`](Self::in_place),
+    /// removed first and written anew). Default off.
+    pub fn force(mut self, on: bool) -> Self {
+        self.force = on;
+        self
+    }
+
+    /// Write into an existing destination's own inode (truncated first)
+    /// instead of replacing it with a new file, as `cp` and `rsync
+    /// --inplace` do: other hard links see the new content, owner, ACLs and
+    /// extended attributes of the destination stay, and no room is needed
+    /// for two copies at once. The price is atomicity: while the copy runs,
+    /// and after a failure, the destination holds partial content. A
+    /// missing destination is still created atomically. Default off.
+    pub fn in_place(mut self, on: bool) -> Self {
+        self.in_place = on;
+        self
+    }
+
+    /// Accept a source that changes while it is copied (a log being
+    /// appended to): the copy holds what was read, with
+    /// [`Warning::SourceChanged`](crate::Warning). By default such a copy
+    /// fails with [`Operation::SourceChanged`](crate::Operation) (size,
+    /// modification time or status-change time different at the end than at
+    /// the start), the temporary file is removed and an old destination
+    /// stays as it was, as GNU tar treats "file changed as we read it".
+    pub fn accept_changing_source(mut self, on: bool) -> Self {
+        self.accept_changing_source = on;
+        self
+    }
+
     /// The overwrite mode.
-    pub fn get_overwrite(&self) -> Overwrite {
+    pub fn overwrite_mode(&self) -> Overwrite {
         self.overwrite
     }
 
     /// The reflink mode.
-    pub fn get_reflink(&self) -> Reflink {
+    pub fn reflink_mode(&self) -> Reflink {
         self.reflink
     }
 
     /// The preallocation mode.
-    pub fn get_preallocate(&self) -> Preallocate {
+    pub fn preallocate_mode(&self) -> Preallocate {
         self.preallocate
     }
 
     /// The direct I/O mode.
-    pub fn get_direct_io(&self) -> DirectIo {
+    pub fn direct_io_mode(&self) -> DirectIo {
         self.direct_io
     }
 }
@@ -336,11 +399,11 @@ mod tests {
     #[test]
     fn builder_defaults() {
         let o = CopyOptions::new();
-        assert_eq!(o.get_overwrite(), Overwrite::Replace);
-        assert_eq!(o.get_reflink(), Reflink::Auto);
-        assert_eq!(o.get_direct_io(), DirectIo::Auto);
+        assert_eq!(o.overwrite_mode(), Overwrite::Replace);
+        assert_eq!(o.reflink_mode(), Reflink::Auto);
+        assert_eq!(o.direct_io_mode(), DirectIo::Auto);
         assert!(o.preserve_times && o.preserve_mode);
         assert!(!o.preserve_xattrs && !o.create_parents && !o.fsync);
-        assert_eq!(o.get_preallocate(), Preallocate::Auto);
+        assert_eq!(o.preallocate_mode(), Preallocate::Auto);
     }
 }

@@ -101,14 +101,17 @@ impl fmt::Display for Method {
     }
 }
 
-/// A method that was tried, found unsupported before it wrote anything, and
-/// left to the next one.
+/// A method that was tried, answered "not supported here", and left the
+/// copy to the next one.
 #[derive(Debug)]
 pub struct Fallback {
     /// The method that could not run.
     pub method: Method,
     /// Why: the error the system gave.
     pub error: io::Error,
+    /// The bytes of the destination already written when it declined (0
+    /// almost always): the next method carried on from this offset.
+    pub offset: u64,
 }
 
 /// Something that did not go as asked but did not fail the copy.
@@ -124,13 +127,28 @@ pub enum Warning {
     },
     /// Preallocation was asked for but the filesystem refused it.
     Preallocate(io::Error),
-    /// The source changed size while it was copied: the copy holds the
-    /// source's bytes up to its end of file as read during the copy.
-    SourceChangedSize {
+    /// The source changed while it was copied and
+    /// [`CopyOptions::accept_changing_source`](crate::CopyOptions::accept_changing_source)
+    /// accepted it: the copy holds the source's bytes as read during the
+    /// copy.
+    SourceChanged {
         /// The size when the copy started.
         expected: u64,
         /// The bytes copied.
         copied: u64,
+    },
+    /// The destination that was replaced had other hard links: they keep
+    /// the old content (the new file is a new inode; see
+    /// [`CopyOptions::in_place`](crate::CopyOptions::in_place)).
+    ReplacedHardLinks {
+        /// The other names the old file still has.
+        links: u64,
+    },
+    /// A temporary file left by a copy to the same destination in a process
+    /// that no longer runs was removed.
+    RemovedStale {
+        /// The leftover's path.
+        path: PathBuf,
     },
     /// The set-user-ID or set-group-ID bit was not copied (not root).
     SetidDropped,
@@ -145,15 +163,46 @@ impl fmt::Display for Warning {
                 write!(f, "extended attribute '{name}' not copied: {error}")
             }
             Warning::Preallocate(e) => write!(f, "preallocation failed: {e}"),
-            Warning::SourceChangedSize { expected, copied } => write!(
+            Warning::SourceChanged { expected, copied } => write!(
                 f,
-                "source changed size during the copy: {expected} bytes when it started, {copied} copied"
+                "source changed while it was being copied: {expected} bytes when it started, {copied} copied"
+            ),
+            Warning::ReplacedHardLinks { links } => write!(
+                f,
+                "the replaced destination had {links} other hard link{}, which keep{} the old content",
+                if *links == 1 { "" } else { "s" },
+                if *links == 1 { "s" } else { "" }
+            ),
+            Warning::RemovedStale { path } => write!(
+                f,
+                "removed '{}', left by an interrupted copy",
+                path.display()
             ),
             Warning::SetidDropped => {
                 f.write_str("set-user-ID/set-group-ID bits not copied (not running as root)")
             }
             Warning::SpecialFileSkipped(what) => write!(f, "skipped: {what}"),
         }
+    }
+}
+
+/// Why a copy left an existing destination alone (see [`Overwrite`](crate::Overwrite)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Skipped {
+    /// The destination exists ([`Overwrite::Skip`](crate::Overwrite::Skip)).
+    Exists,
+    /// The destination is not older than the source
+    /// ([`Overwrite::Older`](crate::Overwrite::Older)).
+    NotOlder,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Skipped::Exists => "destination exists",
+            Skipped::NotOlder => "destination is not older than the source",
+        })
     }
 }
 
@@ -173,6 +222,10 @@ pub struct CopyReport {
     pub elapsed: Duration,
     /// What did not go as asked but did not fail the copy.
     pub warnings: Vec<Warning>,
+    /// Set when nothing was copied because the destination was left alone
+    /// ([`Overwrite::Skip`](crate::Overwrite::Skip),
+    /// [`Overwrite::Older`](crate::Overwrite::Older)); `bytes` is then 0.
+    pub skipped: Option<Skipped>,
 }
 
 #[cfg(test)]

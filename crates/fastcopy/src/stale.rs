@@ -130,6 +130,38 @@ fn remove_stale(dir: &Path) -> io::Result<Cleaned> {
     Ok(done)
 }
 
+/// Removes the temporary files in `dir` whose names start with `prefix`
+/// (one destination's: `.NAME.fastcopy-tmp-`) and whose process is gone,
+/// as [`remove_stale_temporaries`] would, and returns them. Best effort: a
+/// copy goes on whatever happens here. Only regular files are removed.
+pub(crate) fn remove_stale_for(dir: &Path, prefix: &OsStr) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let prefix = prefix.as_encoded_bytes();
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.as_encoded_bytes().starts_with(prefix) {
+            continue;
+        }
+        let Some(pid) = temporary_owner(&name) else {
+            continue;
+        };
+        let path = entry.path();
+        if pid == std::process::id()
+            || sys::process_alive(pid) != Some(false)
+            || !fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file())
+        {
+            continue;
+        }
+        if fs::remove_file(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
 /// Removes a staging directory and everything in it, links removed and
 /// never followed. Its directories are made writable by their owner first:
 /// a copied read-only directory (0555) could not be emptied otherwise.

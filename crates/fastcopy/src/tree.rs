@@ -23,6 +23,62 @@ pub trait TreeProgress: Send + Sync {
     /// Some other entry (directory, link, FIFO) was created, or an entry was
     /// skipped or failed.
     fn entry_done(&self) {}
+    /// Whether [`TreeProgress::entry`] should be called (default `false`:
+    /// building an entry's paths costs time on trees of small files).
+    fn wants_entries(&self) -> bool {
+        false
+    }
+    /// One entry was finished, with its paths and how it was copied (only
+    /// when [`TreeProgress::wants_entries`] says so). Entries that failed
+    /// are not passed here; they are in the report's errors.
+    fn entry(&self, _entry: &TreeEntry<'_>) {}
+    /// Polled by the workers between entries and inside large files: once
+    /// it returns `true` the copy stops, a new destination's staging
+    /// directory is removed, and the copy fails with
+    /// [`Operation::Cancelled`]. Default `false`.
+    fn cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// What kind of entry a [`TreeEntry`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EntryKind {
+    /// A regular file, copied.
+    File,
+    /// A directory, created (or filled, if it existed).
+    Directory,
+    /// A symbolic link, recreated.
+    Symlink,
+    /// A further name of a file already copied, made as a hard link.
+    HardLink,
+    /// A FIFO, recreated.
+    Special,
+    /// Left alone: a socket or device, or a destination kept by the
+    /// overwrite mode ([`TreeEntry::skipped`]).
+    Skipped,
+}
+
+/// One finished entry of a tree copy, for [`TreeProgress::entry`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct TreeEntry<'a> {
+    /// The entry in the source tree.
+    pub source: &'a Path,
+    /// Where it is now (the final path, also while a new tree is still
+    /// being built in its staging directory).
+    pub destination: &'a Path,
+    /// What it is.
+    pub kind: EntryKind,
+    /// For a regular file: the method that copied it.
+    pub method: Option<crate::Method>,
+    /// For a regular file: the bytes copied.
+    pub bytes: u64,
+    /// For a regular file: the methods that declined before `method`.
+    pub fallbacks: &'a [crate::Fallback],
+    /// Why a file was left alone.
+    pub skipped: Option<crate::Skipped>,
 }
 
 /// Options for [`copy_tree`](crate::copy_tree). A by-value builder:
@@ -33,7 +89,7 @@ pub trait TreeProgress: Send + Sync {
 ///     .copy_options(CopyOptions::new().reflink(Reflink::Never))
 ///     .jobs(4)
 ///     .fail_fast(true);
-/// assert_eq!(opts.get_jobs(), 4);
+/// assert_eq!(opts.job_count(), 4);
 /// ```
 #[derive(Clone, Default)]
 pub struct TreeOptions {
@@ -41,7 +97,6 @@ pub struct TreeOptions {
     pub(crate) jobs: usize,
     pub(crate) follow_links: bool,
     pub(crate) fail_fast: bool,
-    pub(crate) update: bool,
     pub(crate) progress: Option<Arc<dyn TreeProgress>>,
 }
 
@@ -52,7 +107,6 @@ impl fmt::Debug for TreeOptions {
             .field("jobs", &self.jobs)
             .field("follow_links", &self.follow_links)
             .field("fail_fast", &self.fail_fast)
-            .field("update", &self.update)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -94,13 +148,6 @@ impl TreeOptions {
         self
     }
 
-    /// Copy a regular file only when the destination lacks it, is older
-    /// than the source, or differs in size (default off: copy everything).
-    pub fn update(mut self, on: bool) -> Self {
-        self.update = on;
-        self
-    }
-
     /// Report progress to `progress`.
     pub fn progress(mut self, progress: Arc<dyn TreeProgress>) -> Self {
         self.progress = Some(progress);
@@ -108,7 +155,7 @@ impl TreeOptions {
     }
 
     /// The worker count asked for (0: one per core).
-    pub fn get_jobs(&self) -> usize {
+    pub fn job_count(&self) -> usize {
         self.jobs
     }
 
@@ -158,7 +205,9 @@ pub struct TreeReport {
     pub special_files: u64,
     /// Sockets and devices skipped (each also a warning).
     pub skipped: u64,
-    /// Regular files left alone by [`TreeOptions::update`].
+    /// Regular files whose destination was left alone by the overwrite mode
+    /// ([`Overwrite::Skip`](crate::Overwrite::Skip),
+    /// [`Overwrite::Older`](crate::Overwrite::Older)).
     pub up_to_date: u64,
     /// Worker threads used.
     pub jobs: usize,
@@ -216,7 +265,11 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, opts: &TreeOptions) -> Result<Tr
         if let Some(p) = &opts.progress {
             p.file_copied(r.bytes);
         }
-        report.metrics.record(&r);
+        if r.skipped.is_some() {
+            report.up_to_date += 1;
+        } else {
+            report.metrics.record(&r);
+        }
         report
             .warnings
             .extend(r.warnings.into_iter().map(|w| TreeWarning {
@@ -252,7 +305,22 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, opts: &TreeOptions) -> Result<Tr
         }
     }
     report.elapsed = start.elapsed();
-    Ok(report)
+    into_result(to, report)
+}
+
+/// A report with failures becomes an error that carries it: a tree copy
+/// is complete or it failed.
+fn into_result(to: &Path, report: TreeReport) -> Result<TreeReport> {
+    let Some(first) = report.errors.first() else {
+        return Ok(report);
+    };
+    let failed = report.errors.len();
+    let message = format!(
+        "{failed} entr{} failed; the first: {first}",
+        if failed == 1 { "y" } else { "ies" }
+    );
+    let kind = first.kind();
+    Err(Error::other(Operation::Incomplete, to, kind, &message).with_tree_report(report))
 }
 
 /// Refuses a destination inside the source (or the source itself): the copy

@@ -1,4 +1,6 @@
-//! A source that grows or shrinks while it is copied.
+//! A source that grows, shrinks or is rewritten while it is copied: an
+//! error by default (the old destination stays, nothing is left behind);
+//! with `accept_changing_source`, the bytes as read, with a warning.
 //!
 //! Deterministic: the progress callback, which runs on the copying thread
 //! between two steps of the data loop, changes the source, so the outcome
@@ -13,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
-use fastcopy::{CopyOptions, CopyReport, DirectIo, Method, Progress, Reflink, Warning};
+use fastcopy::{CopyOptions, CopyReport, DirectIo, Method, Operation, Progress, Reflink, Warning};
 
 use crate::common::*;
 
@@ -48,8 +50,14 @@ fn on_first_advance(action: impl Fn() + Send + Sync + 'static) -> Arc<dyn Progre
 }
 
 /// The two data paths that are not clones, by option set: Never (kernel
-/// copy on ext4/tmpfs, read/write on Btrfs/XFS) and direct I/O.
+/// copy on ext4/tmpfs, read/write on Btrfs/XFS) and direct I/O; changes
+/// accepted.
 fn paths(fs: Fs) -> [(CopyOptions, Method); 2] {
+    strict_paths(fs).map(|(o, m)| (o.accept_changing_source(true), m))
+}
+
+/// [`paths`] with the default: a change is an error.
+fn strict_paths(fs: Fs) -> [(CopyOptions, Method); 2] {
     // Every file here is larger than a MiB.
     let never = never_method(fs, MIB);
     [
@@ -65,7 +73,7 @@ fn paths(fs: Fs) -> [(CopyOptions, Method); 2] {
 
 fn size_warning(r: &CopyReport) -> Option<(u64, u64)> {
     r.warnings.iter().find_map(|w| match w {
-        Warning::SourceChangedSize { expected, copied } => Some((*expected, *copied)),
+        Warning::SourceChanged { expected, copied } => Some((*expected, *copied)),
         _ => None,
     })
 }
@@ -185,10 +193,67 @@ fn sparse_shrinks_during_copy(fs: Fs, dir: &Path) {
     }
 }
 
+/// By default a source that shrinks, grows or is rewritten in place (same
+/// size, new modification time) during the copy fails it: the error names
+/// the source, the old destination keeps its content, no temporary stays.
+fn a_changed_source_fails_and_keeps_the_old_destination(fs: Fs, dir: &Path) {
+    type Change = fn(&Path);
+    let changes: [(&str, Change); 3] = [
+        ("shrink", |p| {
+            OpenOptions::new()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_len(MIB)
+                .unwrap()
+        }),
+        ("grow", |p| {
+            OpenOptions::new()
+                .append(true)
+                .open(p)
+                .unwrap()
+                .write_all(&[7; 4096])
+                .unwrap()
+        }),
+        ("rewrite", |p| {
+            use std::os::unix::fs::FileExt;
+            let f = OpenOptions::new().write(true).open(p).unwrap();
+            f.write_all_at(b"changed", 3 * MIB).unwrap();
+            // The same second as the copy started: only the nanoseconds
+            // (and ctime) tell.
+            f.set_modified(std::time::SystemTime::now()).unwrap();
+        }),
+    ];
+    for (i, (opts, method)) in strict_paths(fs).into_iter().enumerate() {
+        for (name, change) in changes {
+            let what = format!("{fs} {method} {name}");
+            let src = dir.join(format!("src{i}{name}"));
+            let dst = dir.join(format!("dst{i}{name}"));
+            write(&src, &testfs::pattern((8 * MIB) as usize, 84));
+            write(&dst, b"the old destination");
+            let s = src.clone();
+            let opts = opts.clone().progress(on_first_advance(move || change(&s)));
+            let err = fastcopy::copy_with(&src, &dst, &opts).unwrap_err();
+            assert_eq!(err.operation(), Operation::SourceChanged, "{what}: {err}");
+            assert_eq!(err.path(), src, "{what}");
+            assert!(
+                err.to_string()
+                    .contains("changed while it was being copied"),
+                "{err}"
+            );
+            assert_file_is(&dst, b"the old destination");
+            std::fs::remove_file(&src).unwrap();
+            std::fs::remove_file(&dst).unwrap();
+            assert_no_temp(dir);
+        }
+    }
+}
+
 per_fs!(
     shrinks_during_copy,
     grows_during_copy,
-    sparse_shrinks_during_copy
+    sparse_shrinks_during_copy,
+    a_changed_source_fails_and_keeps_the_old_destination
 );
 
 /// What another thread does to the source while it is copied.
@@ -282,4 +347,45 @@ fn races(fs: Fs, dir: &Path) {
     assert_no_temp(dir);
 }
 
-per_fs!(races);
+/// The same races with the default: every interleaving either copies the
+/// source as it was (nothing changed before the copy ended) or fails with
+/// `SourceChanged` and writes nothing.
+fn strict_races(fs: Fs, dir: &Path) {
+    for (opts, method) in strict_paths(fs) {
+        for change in [Change::Grow, Change::Shrink] {
+            let tag = format!("{fs}-{method}-{change:?}-strict");
+            let full = testfs::pattern(RACE_SIZE as usize, 85);
+            let src = dir.join(format!("src-{tag}"));
+            let dst = dir.join(format!("dst-{tag}"));
+            write(&src, &full);
+            let s = src.clone();
+            let changer = std::thread::spawn(move || {
+                let file = OpenOptions::new().append(true).open(&s).unwrap();
+                for step in 1..=6u64 {
+                    match change {
+                        Change::Grow => (&file).write_all(&[1; 65536]).unwrap(),
+                        Change::Shrink => file.set_len(RACE_SIZE - step * 8 * MIB).unwrap(),
+                    }
+                    std::thread::yield_now();
+                }
+            });
+            let r = fastcopy::copy_with(&src, &dst, &opts);
+            changer.join().unwrap();
+            match r {
+                Ok(r) => {
+                    assert_eq!(r.bytes, RACE_SIZE, "{tag}");
+                    assert_file_is(&dst, &full);
+                }
+                Err(e) => {
+                    assert_eq!(e.operation(), Operation::SourceChanged, "{tag}: {e}");
+                    assert!(!dst.exists(), "{tag}");
+                }
+            }
+            let _ = std::fs::remove_file(&dst);
+            std::fs::remove_file(&src).unwrap();
+        }
+    }
+    assert_no_temp(dir);
+}
+
+per_fs!(races, strict_races);

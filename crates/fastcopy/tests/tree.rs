@@ -7,7 +7,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 
-use fastcopy::{CopyOptions, Method, Operation, Reflink, TreeOptions, TreeReport};
+use fastcopy::{CopyOptions, Method, Operation, Overwrite, Reflink, TreeOptions, TreeReport};
 
 use crate::common::*;
 
@@ -630,7 +630,7 @@ fn a_hundred_thousand_files() {
 }
 
 #[test]
-fn update_copies_only_newer_or_resized_files() {
+fn update_never_overwrites_a_newer_destination() {
     let d = tempfile::tempdir().unwrap();
     let (src, dst) = (d.path().join("src"), d.path().join("dst"));
     fs::create_dir_all(src.join("s")).unwrap();
@@ -640,26 +640,40 @@ fn update_copies_only_newer_or_resized_files() {
     }
     copy(&src, &dst, &TreeOptions::new());
     write(&src.join("newer"), b"version 2");
-    set_mtime(&src.join("newer"), 100, 1);
+    set_mtime(&src.join("newer"), 600, 1);
+    // Resized in the source, but the destination was edited later: kept,
+    // whatever the sizes (cp -u and rsync -u compare times only).
     write(&src.join("resized"), b"v3");
     set_mtime(&src.join("resized"), 500, 1);
+    write(&dst.join("resized"), b"edited in the copy, 2030");
+    set_mtime(&dst.join("resized"), 1_900_000_000, 0);
     // The copy was edited after: same size, newer; left alone.
     write(&dst.join("same"), b"edited!!!");
     write(&src.join("new"), b"fresh");
 
-    let r = copy(&src, &dst, &TreeOptions::new().update(true));
-    assert_eq!(r.up_to_date, 2, "{r:?}");
-    assert_eq!(r.metrics.files(), 3);
+    let older = TreeOptions::new().copy_options(CopyOptions::new().overwrite(Overwrite::Older));
+    let r = copy(&src, &dst, &older);
+    assert_eq!(r.up_to_date, 3, "{r:?}");
+    assert_eq!(r.metrics.files(), 2);
     assert_file_is(&dst.join("same"), b"edited!!!");
     assert_file_is(&dst.join("newer"), b"version 2");
-    assert_file_is(&dst.join("resized"), b"v3");
+    assert_file_is(&dst.join("resized"), b"edited in the copy, 2030");
     assert_file_is(&dst.join("new"), b"fresh");
     assert_file_is(&dst.join("s/older-dst"), b"version 1");
 
-    // Without --update everything is copied again.
+    // Skip (cp -n, --update=none) leaves every existing file alone.
+    write(&src.join("another"), b"another");
+    let skip = TreeOptions::new().copy_options(CopyOptions::new().overwrite(Overwrite::Skip));
+    let r = copy(&src, &dst, &skip);
+    assert_eq!((r.up_to_date, r.metrics.files()), (6, 1), "{r:?}");
+    assert_file_is(&dst.join("resized"), b"edited in the copy, 2030");
+    assert_file_is(&dst.join("another"), b"another");
+
+    // Without an update mode everything is copied again.
     let r = copy(&src, &dst, &TreeOptions::new());
-    assert_eq!((r.up_to_date, r.metrics.files()), (0, 5));
+    assert_eq!((r.up_to_date, r.metrics.files()), (0, 7));
     assert_file_is(&dst.join("same"), b"version 1");
+    assert_file_is(&dst.join("resized"), b"v3");
 }
 
 #[test]

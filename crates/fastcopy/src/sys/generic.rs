@@ -68,6 +68,8 @@ pub(crate) fn plan(opts: &CopyOptions, _src: &Metadata, _dst: &File) -> Vec<Meth
 
 pub(crate) fn run_method(
     method: Method,
+    // Only Linux methods decline part way; the others start at 0.
+    _from: u64,
     src: &File,
     src_meta: &Metadata,
     dst: &File,

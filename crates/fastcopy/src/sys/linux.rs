@@ -3,8 +3,9 @@
 
 use std::fs::{File, Metadata};
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::fs::{FallocateFlags, OFlags, SeekFrom};
 use rustix::io::Errno;
@@ -49,6 +50,74 @@ pub(crate) const SPLICE_MIN_SIZE: u64 = 256 << 10;
 pub(crate) const AUTO_PREALLOCATE_MIN: u64 = 16 << 20;
 /// `statfs.f_type` of ext2, ext3 and ext4 (one driver).
 const EXT4_SUPER_MAGIC: i64 = 0xEF53;
+
+/// Creates a file without a name (`O_TMPFILE`) in the directory `dir`, for
+/// reading and writing, with `mode` minus the umask: a process killed
+/// while it writes leaves nothing behind. `None` where the kernel or the
+/// filesystem cannot (kernels before 3.11, some filesystems), or where it
+/// could never be named ([`link_anonymous`] needs `/proc` unless root).
+pub(crate) fn create_anonymous<Fd: AsFd, P: rustix::path::Arg>(
+    at: Fd,
+    dir: P,
+    mode: u32,
+) -> io::Result<Option<File>> {
+    if !can_name_anonymous() || hit(Point::TmpFile)?.is_some() {
+        return Ok(None);
+    }
+    let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
+    match rustix::fs::openat(at, dir, flags, rustix::fs::Mode::from_raw_mode(mode as _)) {
+        Ok(fd) => Ok(Some(File::from(fd))),
+        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// [`create_anonymous`] in the directory at `dir`.
+pub(crate) fn anonymous_in(dir: &std::path::Path, mode: u32) -> io::Result<Option<File>> {
+    create_anonymous(rustix::fs::CWD, dir, mode)
+}
+
+/// [`link_anonymous`] to the path `to`.
+pub(crate) fn name_anonymous(file: &File, to: &std::path::Path) -> io::Result<()> {
+    link_anonymous(file, rustix::fs::CWD, to)
+}
+
+/// Whether an anonymous file can be given a name: `linkat` with
+/// `AT_EMPTY_PATH` (root) or through `/proc/self/fd`.
+fn can_name_anonymous() -> bool {
+    static CAN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CAN.get_or_init(|| {
+        rustix::process::geteuid().is_root() || std::path::Path::new("/proc/self/fd").is_dir()
+    })
+}
+
+/// Gives the anonymous file `file` ([`create_anonymous`]) the name `name`
+/// relative to `dir`: `linkat` with `AT_EMPTY_PATH` (needs
+/// `CAP_DAC_READ_SEARCH`), else through `/proc/self/fd`. Fails with
+/// `EEXIST` if the name exists (never replaces anything).
+pub(crate) fn link_anonymous<Fd: AsFd, P: rustix::path::Arg>(
+    file: &File,
+    dir: Fd,
+    name: P,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    static EMPTY_PATH: AtomicBool = AtomicBool::new(true);
+    let name = name.into_c_str()?;
+    if EMPTY_PATH.load(Ordering::Relaxed) {
+        match rustix::fs::linkat(file, c"", &dir, &*name, rustix::fs::AtFlags::EMPTY_PATH) {
+            Err(Errno::NOENT | Errno::PERM) => EMPTY_PATH.store(false, Ordering::Relaxed),
+            r => return Ok(r?),
+        }
+    }
+    let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+    Ok(rustix::fs::linkat(
+        rustix::fs::CWD,
+        proc.as_str(),
+        &dir,
+        &*name,
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    )?)
+}
 
 /// Whether `errno`, returned by a copy method (or by `fallocate`) before it
 /// wrote anything, means "this method cannot work here, try the next one".
@@ -180,24 +249,28 @@ pub(crate) fn plan_for(
     plan
 }
 
-/// Runs one method of the ladder.
+/// Runs one method of the ladder, starting at offset `from` (0, or where
+/// a method that declined part way stopped).
 pub(crate) fn run_method(
     method: Method,
+    from: u64,
     src: &File,
     src_meta: &Metadata,
     dst: &File,
     opts: &CopyOptions,
     warnings: &mut Vec<Warning>,
 ) -> Step {
-    run_method_sized(method, src, src_meta, dst, opts, warnings, false)
+    run_method_sized(method, from, src, src_meta, dst, opts, warnings, false)
 }
 
 /// [`run_method`], where `exact` stops the data copy once the size the
 /// source had when it was opened is copied, instead of reading on to end of
 /// file (one `copy_file_range` per small file instead of two). A source that
 /// grows meanwhile is copied as it was when measured. Tree copies use it.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_method_sized(
     method: Method,
+    from: u64,
     src: &File,
     src_meta: &Metadata,
     dst: &File,
@@ -216,15 +289,20 @@ pub(crate) fn run_method_sized(
                     io::ErrorKind::Unsupported,
                     "clone reported success but the copy is empty",
                 )),
-                Ok(m) => {
-                    check_size(src, src_meta, m.len(), warnings);
-                    Step::Done(m.len())
-                }
+                Ok(m) => Step::Done(m.len()),
                 Err(e) => Step::Failed(e),
             },
             Err(e) if may_fall_back(&e) => Step::Unsupported(e),
             Err(e) => Step::Failed(e),
         };
+    }
+    // Carrying on after a method that declined part way: both files at the
+    // offset where the good data ends.
+    if from > 0 {
+        let at = |fd: &File| rustix::fs::seek(fd, SeekFrom::Start(from));
+        if let Err(e) = at(src).and_then(|_| at(dst)) {
+            return Step::Failed(e.into());
+        }
     }
 
     let size = src_meta.len();
@@ -249,7 +327,7 @@ pub(crate) fn run_method_sized(
         },
         Method::DirectIo => match Mover::direct(src, dst) {
             Ok(m) => m,
-            Err(e) if may_fall_back(&e) => return decline(src, dst, e),
+            Err(e) if may_fall_back(&e) => return decline(src, dst, e, from),
             Err(e) => return Step::Failed(e),
         },
         // The clone is handled above; the other platforms' methods are
@@ -292,12 +370,12 @@ pub(crate) fn run_method_sized(
         dst,
         mover: &mut mover,
         size,
-        written: 0,
+        written: from,
         stop_at: exact.then_some(size),
         progress: opts.progress.as_deref(),
     };
     let result = if sparse {
-        copy.sparse()
+        copy.sparse(from)
     } else {
         copy.range(None).map(|_| copy.written)
     };
@@ -308,7 +386,6 @@ pub(crate) fn run_method_sized(
         |len: u64| -> io::Result<()> { if reserve { dst.set_len(len) } else { Ok(()) } };
     match result {
         Ok(bytes) => {
-            check_size(src, src_meta, bytes, warnings);
             if bytes < size
                 && let Err(e) = give_back(bytes)
             {
@@ -316,10 +393,26 @@ pub(crate) fn run_method_sized(
             }
             Step::Done(bytes)
         }
-        Err(e) if copy.written == 0 && may_fall_back(&e) => match give_back(0) {
-            Ok(()) => decline(src, dst, e),
-            Err(t) => Step::Failed(t),
-        },
+        // "Not supported" before this method wrote anything: the next one
+        // starts where this one did. After it wrote some bytes: the next
+        // one carries on from where the destination's good data ends (its
+        // offset: the methods write in order, and a sparse walk seeks the
+        // destination to each segment as it goes).
+        Err(e) if may_fall_back(&e) => {
+            let pos = if copy.written == from {
+                Ok(from)
+            } else {
+                rustix::fs::seek(dst, SeekFrom::Current(0)).map_err(io::Error::from)
+            };
+            match pos.and_then(|pos| give_back(pos).map(|()| pos)) {
+                Ok(pos) if pos == from => decline(src, dst, e, from),
+                Ok(pos) => match reset(src, dst, pos) {
+                    Ok(()) => Step::Partial(e, pos),
+                    Err(r) => Step::Failed(r),
+                },
+                Err(t) => Step::Failed(t),
+            }
+        }
         Err(e) => Step::Failed(e),
     }
 }
@@ -332,10 +425,10 @@ fn on_ext4(f: &File) -> bool {
 }
 
 /// Leaves both files as the next method expects them after a method gave
-/// up without writing: offsets at 0, no `O_DIRECT`.
-fn reset(src: &File, dst: &File) -> io::Result<()> {
+/// up: offsets at `at`, no `O_DIRECT`.
+fn reset(src: &File, dst: &File, at: u64) -> io::Result<()> {
     for fd in [src, dst] {
-        rustix::fs::seek(fd, SeekFrom::Start(0))?;
+        rustix::fs::seek(fd, SeekFrom::Start(at))?;
         if rustix::fs::fcntl_getfl(fd)?.contains(OFlags::DIRECT) {
             set_direct(fd, false)?;
         }
@@ -343,30 +436,13 @@ fn reset(src: &File, dst: &File) -> io::Result<()> {
     Ok(())
 }
 
-/// A method that wrote nothing declines with `e`: the next one may copy,
-/// once both files are back where it expects them. If they cannot be put
-/// back, the copy fails rather than risk a wrong one.
-fn decline(src: &File, dst: &File, e: io::Error) -> Step {
-    match reset(src, dst) {
+/// A method that wrote nothing past `at` declines with `e`: the next one
+/// may copy, once both files are back where it expects them. If they
+/// cannot be put back, the copy fails rather than risk a wrong one.
+fn decline(src: &File, dst: &File, e: io::Error, at: u64) -> Step {
+    match reset(src, dst, at) {
         Ok(()) => Step::Unsupported(e),
         Err(r) => Step::Failed(r),
-    }
-}
-
-/// Warns when the copy's size is not the size the source had when the
-/// copy started (`start`). Pseudo files (procfs says 0, sysfs says 4096)
-/// read differently from their size, have no blocks, and keep saying the
-/// same size: no warning for them. A file with blocks that gave another
-/// size changed, even when its size is back where it was by now (rewritten
-/// in place while it was copied): that is never silent.
-pub(crate) fn check_size(src: &File, start: &Metadata, copied: u64, warnings: &mut Vec<Warning>) {
-    let expected = start.len();
-    if copied == expected {
-        return;
-    }
-    let changed = start.blocks() > 0 || src.metadata().is_ok_and(|now| now.len() != expected);
-    if changed {
-        warnings.push(Warning::SourceChangedSize { expected, copied });
     }
 }
 
@@ -455,25 +531,25 @@ struct Copy<'a> {
 }
 
 impl Copy<'_> {
-    /// Copies the data segments of a sparse source at their offsets, then
-    /// sets the destination's size, so holes (one at the end too) stay
-    /// holes. Returns the final size.
-    fn sparse(&mut self) -> io::Result<u64> {
+    /// Copies the data segments of a sparse source at their offsets from
+    /// `from` on, then sets the destination's size, so holes (one at the
+    /// end too) stay holes. Returns the final size.
+    fn sparse(&mut self, from: u64) -> io::Result<u64> {
         // Give the destination its size first, so that every segment is
         // written inside the file, not at its end: XFS preallocates
         // speculatively past the end of a file growing by writes, and that
         // preallocation would stay behind in the next hole. The size is set
         // to the real end again below.
-        rustix::fs::ftruncate(self.dst, self.size)?;
-        let mut pos = 0;
+        rustix::fs::ftruncate(self.dst, self.size.max(from))?;
+        let mut pos = from;
         loop {
             let data = match rustix::fs::seek(self.src, SeekFrom::Data(pos)) {
                 Ok(d) => d,
                 // No data after pos: the rest is a hole.
                 Err(Errno::NXIO) => break,
                 // The filesystem cannot tell holes apart: copy it whole.
-                Err(e) if pos == 0 && is_unsupported(e) => {
-                    rustix::fs::seek(self.src, SeekFrom::Start(0))?;
+                Err(e) if pos == from && is_unsupported(e) => {
+                    rustix::fs::seek(self.src, SeekFrom::Start(from))?;
                     return self.range(None).map(|_| self.written);
                 }
                 Err(e) => return Err(e.into()),

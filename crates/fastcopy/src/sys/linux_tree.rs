@@ -40,15 +40,19 @@ use rustix::fs::{
 use rustix::io::Errno;
 
 use super::linux::{
-    check_size, copy_file_range_never_clones, ficlone, may_fall_back, refused_for_the_pair,
-    run_method_sized,
+    copy_file_range_never_clones, create_anonymous, ficlone, link_anonymous, may_fall_back,
+    refused_for_the_pair, run_method_sized,
 };
 use crate::copy::TEMP_MARKER;
 use crate::error::{Error, Operation, Result};
 use crate::ladder::{self, Step};
 use crate::options::Overwrite;
-use crate::report::{CopyReport, Method, Warning};
-use crate::tree::{Target, TreeOptions, TreeReport, TreeWarning};
+use crate::policy::{self, Existing};
+use crate::progress::Progress;
+use crate::report::{CopyReport, Method, Skipped, Warning};
+use crate::tree::{
+    EntryKind, Target, TreeEntry, TreeOptions, TreeProgress, TreeReport, TreeWarning,
+};
 
 /// Non-directory entries handed to a worker at once.
 const CHUNK: usize = 64;
@@ -117,7 +121,12 @@ pub(crate) fn copy_dir(
     report.jobs = workers;
 
     let mut copy = opts.copy.clone();
-    copy.progress = None;
+    // Inside a file, the tree's cancellation is polled through the
+    // per-file progress (after every chunk of a large file).
+    copy.progress = opts
+        .progress
+        .clone()
+        .map(|p| Arc::new(Cancel(p)) as Arc<dyn Progress>);
     let euid = rustix::process::geteuid();
     let engine = Engine {
         opts,
@@ -142,8 +151,8 @@ pub(crate) fn copy_dir(
         openat2: AtomicBool::new(true),
         // Without CAP_DAC_READ_SEARCH an anonymous file is named through
         // /proc; without /proc either, files are created under their names.
-        tmpfile: AtomicBool::new(euid.is_root() || Path::new("/proc/self/fd").is_dir()),
-        empty_path: AtomicBool::new(true),
+        tmpfile: AtomicBool::new(true),
+        cancelled: AtomicBool::new(false),
     };
     let root = Arc::new(DirNode {
         parent: None,
@@ -164,7 +173,29 @@ pub(crate) fn copy_dir(
     for r in reports {
         report.merge(r);
     }
+    if engine.cancelled.load(Ordering::Relaxed) {
+        return Err(Error::new(
+            Operation::Cancelled,
+            to,
+            io::Error::new(io::ErrorKind::Interrupted, "cancelled"),
+        ));
+    }
     Ok(())
+}
+
+/// The tree's cancellation, as the per-file progress of its files.
+struct Cancel(Arc<dyn TreeProgress>);
+
+impl std::fmt::Debug for Cancel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cancel")
+    }
+}
+
+impl Progress for Cancel {
+    fn cancelled(&self) -> bool {
+        self.0.cancelled()
+    }
 }
 
 /// The umask, read without changing it (`/proc/self/status`, Linux 4.7),
@@ -329,8 +360,8 @@ struct Engine<'a> {
     openat2: AtomicBool,
     /// Whether new files start anonymous (`O_TMPFILE`), until refused.
     tmpfile: AtomicBool,
-    /// Whether `linkat(AT_EMPTY_PATH)` works (it needs a capability).
-    empty_path: AtomicBool,
+    /// Set once the caller's progress said to stop.
+    cancelled: AtomicBool,
 }
 
 /// How a new file gets its name once complete.
@@ -342,6 +373,8 @@ enum Finish {
     Link,
     /// It was created under its own name in a staging directory.
     Named,
+    /// It is the existing destination, written in place.
+    InPlace,
 }
 
 /// One entry's outcome, counted by the worker.
@@ -351,7 +384,8 @@ enum Done {
     HardLink,
     Fifo,
     Skipped(&'static str),
-    UpToDate,
+    /// A destination left alone by the overwrite mode.
+    UpToDate(Skipped),
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -391,7 +425,7 @@ impl Engine<'_> {
             let job = {
                 let mut q = self.lock_queue();
                 loop {
-                    if self.stop.load(Ordering::Relaxed) {
+                    if self.stopped() {
                         self.queue_cv.notify_all();
                         return report;
                     }
@@ -420,6 +454,20 @@ impl Engine<'_> {
                 self.queue_cv.notify_all();
             }
         }
+    }
+
+    /// Whether the workers should stop: after a failure with `fail_fast`,
+    /// or once the caller's progress says to cancel.
+    fn stopped(&self) -> bool {
+        if self.stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        if self.opts.progress.as_ref().is_some_and(|p| p.cancelled()) {
+            self.cancelled.store(true, Ordering::Relaxed);
+            self.stop.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
     }
 
     fn push_chunk(&self, chunk: Chunk) {
@@ -709,7 +757,7 @@ impl Engine<'_> {
     fn chunk(&self, chunk: Chunk, report: &mut TreeReport) {
         let Chunk { node, fds, entries } = chunk;
         for (name, ftype) in &entries {
-            if self.stop.load(Ordering::Relaxed) {
+            if self.stopped() {
                 return;
             }
             match self.entry(&node, &fds, name, *ftype) {
@@ -721,6 +769,35 @@ impl Engine<'_> {
     }
 
     fn count(&self, report: &mut TreeReport, node: &DirNode, name: &CStr, done: Done) {
+        if let Some(p) = self.opts.progress.as_ref().filter(|p| p.wants_entries()) {
+            let (source, destination) = (
+                self.src_of(&node.rel, Some(name)),
+                self.dst_of(&node.rel, Some(name)),
+            );
+            let mut entry = TreeEntry {
+                source: &source,
+                destination: &destination,
+                kind: EntryKind::Skipped,
+                method: None,
+                bytes: 0,
+                fallbacks: &[],
+                skipped: None,
+            };
+            match &done {
+                Done::File(r) => {
+                    entry.kind = EntryKind::File;
+                    entry.method = Some(r.method);
+                    entry.bytes = r.bytes;
+                    entry.fallbacks = &r.fallbacks;
+                }
+                Done::Symlink => entry.kind = EntryKind::Symlink,
+                Done::HardLink => entry.kind = EntryKind::HardLink,
+                Done::Fifo => entry.kind = EntryKind::Special,
+                Done::UpToDate(why) => entry.skipped = Some(*why),
+                Done::Skipped(_) => {}
+            }
+            p.entry(&entry);
+        }
         let mut bytes = None;
         match done {
             Done::File(r) => {
@@ -736,7 +813,7 @@ impl Engine<'_> {
             Done::Symlink => report.symlinks += 1,
             Done::HardLink => report.hard_links += 1,
             Done::Fifo => report.special_files += 1,
-            Done::UpToDate => report.up_to_date += 1,
+            Done::UpToDate(_) => report.up_to_date += 1,
             Done::Skipped(what) => {
                 report.skipped += 1;
                 report.warnings.push(TreeWarning {
@@ -880,20 +957,47 @@ impl Engine<'_> {
         let dst_path = || self.dst_of(&node.rel, Some(name));
         let src_dir = fds.src.as_fd();
 
-        if self.opts.update
+        // In a directory that existed before, a file may be in the way.
+        let mut warnings = Vec::new();
+        let mut in_place = None;
+        if !fds.fresh
             && let Ok(dst) = rustix::fs::statat(&fds.dst, name, AtFlags::SYMLINK_NOFOLLOW)
             && FileType::from_raw_mode(dst.st_mode as _) == FileType::RegularFile
         {
-            let flags = if self.opts.follow_links {
-                AtFlags::empty()
+            let decision = if self.copy.overwrite == Overwrite::Older {
+                let flags = if self.opts.follow_links {
+                    AtFlags::empty()
+                } else {
+                    AtFlags::SYMLINK_NOFOLLOW
+                };
+                let src = rustix::fs::statat(src_dir, name, flags)
+                    .map_err(|e| Error::new(Operation::StatSource, src_path(), e.into()))?;
+                policy::decide(
+                    Overwrite::Older,
+                    Some(Meta::of(&src).mtime),
+                    Some(Meta::of(&dst).mtime),
+                )
             } else {
-                AtFlags::SYMLINK_NOFOLLOW
+                policy::decide::<(i64, i64)>(self.copy.overwrite, None, None)
             };
-            let src = rustix::fs::statat(src_dir, name, flags)
-                .map_err(|e| Error::new(Operation::StatSource, src_path(), e.into()))?;
-            let (s, d) = (Meta::of(&src), Meta::of(&dst));
-            if src.st_size == dst.st_size && s.mtime <= d.mtime {
-                return Ok(Done::UpToDate);
+            match decision {
+                Existing::Keep(why) => return Ok(Done::UpToDate(why)),
+                Existing::Refuse => return Err(policy::exists(&dst_path())),
+                Existing::Replace => {}
+            }
+            let writable = self.root || super::unix::may_write_at(&fds.dst, name);
+            if !writable && !self.copy.force {
+                return Err(policy::not_writable(&dst_path()));
+            }
+            if self.copy.in_place && writable {
+                let flags = OFlags::RDWR | OFlags::TRUNC | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+                let fd = rustix::fs::openat(&fds.dst, name, flags, Mode::empty())
+                    .map_err(|e| Error::new(Operation::CreateFile, dst_path(), e.into()))?;
+                in_place = Some(fd);
+            } else if dst.st_nlink > 1 {
+                warnings.push(Warning::ReplacedHardLinks {
+                    links: dst.st_nlink as u64 - 1,
+                });
             }
         }
 
@@ -927,7 +1031,8 @@ impl Engine<'_> {
                 .map_err(|e| Error::new(Operation::HardLink, dst_path(), e))?;
             return Ok(Done::HardLink);
         }
-        let result = self.copy_regular(fds, name, &src, &src_meta, &meta, start);
+        let result =
+            self.copy_regular(fds, name, &src, &src_meta, &meta, start, in_place, warnings);
         if let Claim::First = claim {
             self.link_done(
                 (meta.dev, meta.ino),
@@ -935,6 +1040,7 @@ impl Engine<'_> {
             );
         }
         match result {
+            Ok(r) if r.skipped.is_some() => Ok(Done::UpToDate(Skipped::Exists)),
             Ok(mut r) => {
                 r.destination = dst_path();
                 Ok(Done::File(r))
@@ -960,6 +1066,8 @@ impl Engine<'_> {
         src_meta: &Metadata,
         meta: &Meta,
         start: Instant,
+        in_place: Option<OwnedFd>,
+        mut warnings: Vec<Warning>,
     ) -> std::result::Result<CopyReport, (Operation, io::Error)> {
         let initial = meta.mode & 0o777;
         // In a directory this copy created, nothing is there to replace:
@@ -978,32 +1086,34 @@ impl Engine<'_> {
         // own name (one `linkat` less per file; a Python installation on a
         // fresh ext4: 0.86-0.87 s against 0.96-1.07 s with anonymous files).
         let direct = self.staged && fds.fresh;
-        let anonymous = if direct {
+        let anonymous = if direct || in_place.is_some() {
             None
         } else if fds.fresh && self.tmpfile.load(Ordering::Relaxed) {
-            let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
-            match rustix::fs::openat(&fds.dst, c".", flags, Mode::from_raw_mode(initial as _)) {
-                Ok(fd) => Some(fd),
+            match create_anonymous(&fds.dst, c".", initial) {
+                Ok(Some(file)) => Some(OwnedFd::from(file)),
                 // Kernels before 3.11 and filesystems without it.
-                Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => {
+                Ok(None) => {
                     self.tmpfile.store(false, Ordering::Relaxed);
                     None
                 }
-                Err(e) => return Err((Operation::CreateFile, e.into())),
+                Err(e) => return Err((Operation::CreateFile, e)),
             }
         } else {
             None
         };
-        let finish = if direct {
+        let finish = if in_place.is_some() {
+            Finish::InPlace
+        } else if direct {
             Finish::Named
         } else if anonymous.is_some() {
             Finish::Link
         } else {
             Finish::Rename
         };
-        let (tmp_name, tmp) = match anonymous {
-            Some(fd) => (CString::default(), fd),
-            None if direct => {
+        let (tmp_name, tmp) = match (anonymous, in_place) {
+            (_, Some(fd)) => (name.to_owned(), fd),
+            (Some(fd), None) => (CString::default(), fd),
+            (None, None) if direct => {
                 let flags = OFlags::RDWR
                     | OFlags::CREATE
                     | OFlags::EXCL
@@ -1020,21 +1130,20 @@ impl Engine<'_> {
                         })?;
                 (name.to_owned(), fd)
             }
-            None => self.create_temp(fds, name, initial)?,
+            (None, None) => self.create_temp(fds, name, initial)?,
         };
         // A failed copy removes its file (temporary or, in a staging
         // tree, under its name).
-        let guard = (finish != Finish::Link).then(|| TempGuard {
+        let guard = matches!(finish, Finish::Rename | Finish::Named).then(|| TempGuard {
             dir: fds.dst.as_fd(),
             name: &tmp_name,
         });
         let tmp = File::from(tmp);
-        let mut warnings = Vec::new();
         let mut fallbacks = Vec::new();
 
         let plan = self.plan(src_meta, fds, &tmp);
         let pair = (meta.dev, fds.dst_dev);
-        let (method, bytes) = ladder::run(&plan, self.copy.reflink, &mut fallbacks, |m| {
+        let (method, bytes) = ladder::run(&plan, self.copy.reflink, &mut fallbacks, |m, at| {
             let step = if m == Method::Reflink {
                 match ficlone(src, &tmp) {
                     // A clone that reports success but left the file empty
@@ -1057,7 +1166,6 @@ impl Engine<'_> {
                                 .write()
                                 .unwrap_or_else(|e| e.into_inner())
                                 .insert(pair);
-                            check_size(src, src_meta, m.len(), &mut warnings);
                             Step::Done(m.len())
                         }
                         Err(e) => Step::Failed(e),
@@ -1067,7 +1175,7 @@ impl Engine<'_> {
                     Err(e) => Step::Failed(e),
                 }
             } else {
-                run_method_sized(m, src, src_meta, &tmp, &self.copy, &mut warnings, true)
+                run_method_sized(m, at, src, src_meta, &tmp, &self.copy, &mut warnings, true)
             };
             // Refused between these filesystems for good: not tried again
             // for this pair, which saves the call (and the reset after it)
@@ -1080,11 +1188,19 @@ impl Engine<'_> {
             step
         })?;
 
-        if self.copy.preserve_xattrs {
+        // A clone is one consistent snapshot of the source, taken under its
+        // lock; data copied in steps can mix two versions.
+        if !method.is_clone() {
+            crate::policy::check_unchanged(src, src_meta, bytes, &self.copy, &mut warnings)?;
+        }
+        // Written in place, the destination keeps its owner, permissions,
+        // ACLs and attributes: only its data and times are the source's.
+        let fresh_file = finish != Finish::InPlace;
+        if self.copy.preserve_xattrs && fresh_file {
             super::linux::copy_xattrs(src, &tmp, &mut warnings);
         }
         let mut chowned = false;
-        if self.root && (meta.uid != self.euid || meta.gid != fds.dst_gid) {
+        if fresh_file && self.root && (meta.uid != self.euid || meta.gid != fds.dst_gid) {
             rustix::fs::fchown(
                 &tmp,
                 Some(rustix::fs::Uid::from_raw(meta.uid)),
@@ -1093,7 +1209,7 @@ impl Engine<'_> {
             .map_err(|e| (Operation::SetOwner, e.into()))?;
             chowned = true;
         }
-        if self.copy.preserve_mode {
+        if self.copy.preserve_mode && fresh_file {
             let want = self.keep_mode(meta.mode);
             if want != meta.mode & 0o7777 {
                 warnings.push(Warning::SetidDropped);
@@ -1112,14 +1228,15 @@ impl Engine<'_> {
         if self.copy.fsync {
             tmp.sync_all().map_err(|e| (Operation::Sync, e))?;
         }
-        match finish {
+        let placed = match finish {
             Finish::Rename => self.rename(fds, &tmp_name, name)?,
-            Finish::Link => self
-                .link_anonymous(fds, &tmp, name)
-                .map_err(|e| (Operation::CreateFile, e))?,
-            Finish::Named => {}
-        }
-        if let Some(g) = guard {
+            Finish::Link => {
+                link_anonymous(&tmp, &fds.dst, name).map_err(|e| (Operation::CreateFile, e))?;
+                true
+            }
+            Finish::Named | Finish::InPlace => true,
+        };
+        if placed && let Some(g) = guard {
             std::mem::forget(g);
         }
         Ok(CopyReport {
@@ -1129,28 +1246,9 @@ impl Engine<'_> {
             fallbacks,
             elapsed: start.elapsed(),
             warnings,
+            // `Skip`: a file that appeared meanwhile is kept.
+            skipped: (!placed).then_some(Skipped::Exists),
         })
-    }
-
-    /// Gives the anonymous file `tmp` (`O_TMPFILE`) its name: `linkat`
-    /// with `AT_EMPTY_PATH` (needs `CAP_DAC_READ_SEARCH`), else through
-    /// `/proc/self/fd`.
-    fn link_anonymous(&self, fds: &DirFds, tmp: &File, name: &CStr) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
-        if self.empty_path.load(Ordering::Relaxed) {
-            match rustix::fs::linkat(tmp, c"", &fds.dst, name, AtFlags::EMPTY_PATH) {
-                Err(Errno::NOENT | Errno::PERM) => self.empty_path.store(false, Ordering::Relaxed),
-                r => return Ok(r?),
-            }
-        }
-        let proc = format!("/proc/self/fd/{}", tmp.as_raw_fd());
-        Ok(rustix::fs::linkat(
-            rustix::fs::CWD,
-            proc.as_str(),
-            &fds.dst,
-            name,
-            AtFlags::SYMLINK_FOLLOW,
-        )?)
     }
 
     fn create_temp(
@@ -1180,10 +1278,12 @@ impl Engine<'_> {
         fds: &DirFds,
         tmp: &CStr,
         name: &CStr,
-    ) -> std::result::Result<(), (Operation, io::Error)> {
+    ) -> std::result::Result<bool, (Operation, io::Error)> {
         let r = match self.copy.overwrite {
-            Overwrite::Replace => rustix::fs::renameat(&fds.dst, tmp, &fds.dst, name),
-            Overwrite::NoClobber => {
+            Overwrite::Replace | Overwrite::Older => {
+                rustix::fs::renameat(&fds.dst, tmp, &fds.dst, name)
+            }
+            Overwrite::NoClobber | Overwrite::Skip => {
                 match rustix::fs::renameat_with(
                     &fds.dst,
                     tmp,
@@ -1200,10 +1300,11 @@ impl Engine<'_> {
             }
         };
         match r {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
+            Err(Errno::EXIST) if self.copy.overwrite == Overwrite::Skip => Ok(false),
             Err(Errno::EXIST) => Err((
                 Operation::DestinationExists,
-                io::Error::new(io::ErrorKind::AlreadyExists, "file exists"),
+                io::Error::new(io::ErrorKind::AlreadyExists, "File exists"),
             )),
             Err(e) => Err((Operation::Rename, e.into())),
         }
@@ -1314,19 +1415,28 @@ impl Engine<'_> {
         fds: &DirFds,
         name: &CStr,
         make: impl Fn(BorrowedFd<'_>, &CStr) -> rustix::io::Result<()>,
-    ) -> std::result::Result<(), (Operation, io::Error)> {
+    ) -> std::result::Result<bool, (Operation, io::Error)> {
         match make(fds.dst.as_fd(), name) {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             Err(Errno::EXIST) if self.copy.overwrite == Overwrite::Replace => {
                 let tmp = Self::temp_name(name);
                 make(fds.dst.as_fd(), &tmp).map_err(|e| (Operation::CreateTemporary, e.into()))?;
-                self.rename(fds, &tmp, name).inspect_err(|_| {
+                let placed = self.rename(fds, &tmp, name);
+                if !matches!(placed, Ok(true)) {
                     let _ = rustix::fs::unlinkat(&fds.dst, &tmp, AtFlags::empty());
-                })
+                }
+                placed
+            }
+            // Links and FIFOs have no age to compare: `Older` keeps them
+            // as `Skip` does (it never overwrites what may be newer).
+            Err(Errno::EXIST)
+                if matches!(self.copy.overwrite, Overwrite::Skip | Overwrite::Older) =>
+            {
+                Ok(false)
             }
             Err(Errno::EXIST) => Err((
                 Operation::DestinationExists,
-                io::Error::new(io::ErrorKind::AlreadyExists, "file exists"),
+                io::Error::new(io::ErrorKind::AlreadyExists, "File exists"),
             )),
             Err(e) => Err((Operation::Symlink, e.into())),
         }
@@ -1365,9 +1475,18 @@ impl Engine<'_> {
             .map_err(|e| Error::new(Operation::StatSource, src_path(), e.into()))?;
         let meta = Meta::of(&st);
         let dst_path = || self.dst_of(&node.rel, Some(name));
-        self.create_entry(fds, name, |dir, n| rustix::fs::symlinkat(&*target, dir, n))
-            .and_then(|()| self.finish_entry(fds, name, &meta))
+        let placed = self
+            .create_entry(fds, name, |dir, n| rustix::fs::symlinkat(&*target, dir, n))
+            .and_then(|placed| {
+                if placed {
+                    self.finish_entry(fds, name, &meta)?;
+                }
+                Ok(placed)
+            })
             .map_err(|(op, e)| Error::new(op, dst_path(), e))?;
+        if !placed {
+            return Ok(Done::UpToDate(Skipped::Exists));
+        }
         Ok(Done::Symlink)
     }
 
@@ -1388,17 +1507,21 @@ impl Engine<'_> {
         let meta = Meta::of(&st);
         let dst_path = || self.dst_of(&node.rel, Some(name));
         let mode = Mode::from_raw_mode((meta.mode & 0o777) as _);
-        self.create_entry(fds, name, |dir, n| {
-            rustix::fs::mknodat(dir, n, FileType::Fifo, mode, 0)
-        })
-        .map_err(|(op, e)| {
-            let op = if op == Operation::Symlink {
-                Operation::CreateSpecial
-            } else {
-                op
-            };
-            Error::new(op, dst_path(), e)
-        })?;
+        let placed = self
+            .create_entry(fds, name, |dir, n| {
+                rustix::fs::mknodat(dir, n, FileType::Fifo, mode, 0)
+            })
+            .map_err(|(op, e)| {
+                let op = if op == Operation::Symlink {
+                    Operation::CreateSpecial
+                } else {
+                    op
+                };
+                Error::new(op, dst_path(), e)
+            })?;
+        if !placed {
+            return Ok(Done::UpToDate(Skipped::Exists));
+        }
         if self.copy.preserve_mode {
             let want = self.keep_mode(meta.mode);
             if want != meta.mode & 0o777 & !self.umask {

@@ -19,11 +19,46 @@
 //! | `copy_dir` | copy a directory tree (Linux: parallel, relative to directory descriptors) |
 //! | `STAGES_NEW_TREES` | whether a new tree is built in a staging directory |
 //! | `rename_dir_noclobber` | move a finished staging directory into place |
+//! | `may_write` | whether the caller may write an existing destination |
+//! | `other_links` | further hard links of a destination about to be replaced |
+//! | `keep_owner` | as root, the source's owner and group on the new file |
+//! | `changed` | whether the source changed while it was copied |
+//! | `anonymous_in`, `name_anonymous` | a file without a name (`O_TMPFILE`), named once complete |
 
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-pub(crate) use unix::{make_tree_removable, process_alive};
+pub(crate) use unix::{
+    changed, keep_owner, make_tree_removable, may_write, other_links, process_alive,
+};
+
+/// Whether the caller may write the existing file at `path`: its
+/// read-only attribute.
+#[cfg(not(unix))]
+pub(crate) fn may_write(path: &std::path::Path) -> bool {
+    std::fs::metadata(path).map_or(true, |m| !m.permissions().readonly())
+}
+
+/// Other names of a file: not told here.
+#[cfg(not(unix))]
+pub(crate) fn other_links(_meta: &std::fs::Metadata) -> u64 {
+    0
+}
+
+/// Owners are not copied here.
+#[cfg(not(unix))]
+pub(crate) fn keep_owner(_file: &std::fs::File, _src: &std::fs::Metadata) -> std::io::Result<bool> {
+    Ok(false)
+}
+
+/// Whether the source changed while copied: size, modification time, or
+/// bytes copied other than its size.
+#[cfg(not(unix))]
+pub(crate) fn changed(start: &std::fs::Metadata, now: &std::fs::Metadata, copied: u64) -> bool {
+    now.len() != start.len()
+        || now.modified().ok() != start.modified().ok()
+        || copied != start.len()
+}
 
 /// Read-only directories do not keep their entries from being removed here.
 #[cfg(not(unix))]
@@ -34,6 +69,22 @@ pub(crate) fn make_tree_removable(_dir: &std::path::Path) {}
 #[cfg(not(unix))]
 pub(crate) fn process_alive(_pid: u32) -> Option<bool> {
     None
+}
+
+/// Files without a name exist only on Linux: elsewhere a temporary name is
+/// used.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn anonymous_in(
+    _dir: &std::path::Path,
+    _mode: u32,
+) -> std::io::Result<Option<std::fs::File>> {
+    Ok(None)
+}
+
+/// Never called where [`anonymous_in`] gives `None`.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn name_anonymous(_file: &std::fs::File, _to: &std::path::Path) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 // Pure arithmetic, compiled everywhere so that its tests run everywhere;

@@ -66,6 +66,7 @@ struct Walk<'a> {
     copy: crate::options::CopyOptions,
     links: HashMap<(u64, u64), PathBuf>,
     stop: bool,
+    cancelled: bool,
 }
 
 /// Copies the directory `from` into the directory `target.dir` (never a
@@ -86,9 +87,17 @@ pub(crate) fn copy_dir(
         copy,
         links: HashMap::new(),
         stop: false,
+        cancelled: false,
     };
     report.jobs = 1;
     walk.dir(from, to, created, report);
+    if walk.cancelled {
+        return Err(Error::new(
+            Operation::Cancelled,
+            to,
+            io::Error::new(io::ErrorKind::Interrupted, "cancelled"),
+        ));
+    }
     Ok(())
 }
 
@@ -117,6 +126,10 @@ impl Walk<'_> {
         report.directories += 1;
         self.done();
         for entry in entries {
+            if self.opts.progress.as_ref().is_some_and(|p| p.cancelled()) {
+                self.stop = true;
+                self.cancelled = true;
+            }
             if self.stop {
                 return;
             }
@@ -158,7 +171,7 @@ impl Walk<'_> {
     /// with no-clobber the link is left alone and the entry is refused.
     fn clear_link(&self, dst: &Path) -> Result<()> {
         if fs::symlink_metadata(dst).is_ok_and(|m| m.file_type().is_symlink()) {
-            if self.copy.overwrite == Overwrite::NoClobber {
+            if self.copy.overwrite != Overwrite::Replace {
                 return Err(Error::other(
                     Operation::DestinationExists,
                     dst,
@@ -191,8 +204,8 @@ impl Walk<'_> {
         ));
         fs::hard_link(first, &tmp).map_err(|e| Error::new(Operation::HardLink, dst, e))?;
         let placed = match self.copy.overwrite {
-            Overwrite::Replace => fs::rename(&tmp, dst),
-            Overwrite::NoClobber => super::rename_noclobber(&tmp, dst),
+            Overwrite::Replace | Overwrite::Older => fs::rename(&tmp, dst),
+            Overwrite::NoClobber | Overwrite::Skip => super::rename_noclobber(&tmp, dst),
         };
         placed.map_err(|e| {
             let _ = fs::remove_file(&tmp);
@@ -244,15 +257,6 @@ impl Walk<'_> {
                     "cannot overwrite a directory with a file",
                 ));
             }
-            if self.opts.update
-                && let Ok(d) = fs::metadata(dst)
-                && d.len() == meta.len()
-                && d.modified().ok() >= meta.modified().ok()
-            {
-                report.up_to_date += 1;
-                self.done();
-                return Ok(());
-            }
             if let Some(id) = identity(&meta)
                 && let Some(first) = self.links.get(&id)
             {
@@ -263,11 +267,27 @@ impl Walk<'_> {
                 return Ok(());
             }
             let r = copy_file(src, dst, &self.copy)?;
+            if r.skipped.is_some() {
+                report.up_to_date += 1;
+                self.done();
+                return Ok(());
+            }
             if let Some(id) = identity(&meta) {
                 self.links.insert(id, dst.to_path_buf());
             }
             report.metrics.record(&r);
             if let Some(p) = &self.opts.progress {
+                if p.wants_entries() {
+                    p.entry(&crate::tree::TreeEntry {
+                        source: src,
+                        destination: dst,
+                        kind: crate::tree::EntryKind::File,
+                        method: Some(r.method),
+                        bytes: r.bytes,
+                        fallbacks: &r.fallbacks,
+                        skipped: None,
+                    });
+                }
                 p.file_copied(r.bytes);
             }
             report

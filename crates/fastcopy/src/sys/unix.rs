@@ -194,3 +194,67 @@ fn open_up(fd: std::os::fd::OwnedFd) {
         }
     }
 }
+
+/// Whether the caller may write the existing file `path` (`access(W_OK)`
+/// with the effective ids, as `cp` asks by opening it). Only a refusal for
+/// permission says no; any other answer is left to the operation that
+/// follows, which reports its own error.
+pub(crate) fn may_write(path: &Path) -> bool {
+    use rustix::fs::{Access, AtFlags, CWD};
+    !matches!(
+        rustix::fs::accessat(CWD, path, Access::WRITE_OK, AtFlags::EACCESS),
+        Err(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM)
+    )
+}
+
+/// The names a file has besides the one being replaced.
+pub(crate) fn other_links(meta: &Metadata) -> u64 {
+    meta.nlink().saturating_sub(1)
+}
+
+/// As root, gives `file` the owner and group of `src` (as `cp -p` does;
+/// fastcopy keeps mode and times by default, and a root copy that handed a
+/// user's file to root would change who may read it). Otherwise the new
+/// file belongs to the caller and nothing is done. Returns whether the
+/// owner was changed (a chown clears set-user-ID and set-group-ID).
+pub(crate) fn keep_owner(file: &File, src: &Metadata) -> io::Result<bool> {
+    use rustix::fs::{Gid, Uid};
+    let euid = rustix::process::geteuid();
+    if !euid.is_root() {
+        return Ok(false);
+    }
+    if src.uid() == euid.as_raw() && src.gid() == rustix::process::getegid().as_raw() {
+        return Ok(false);
+    }
+    rustix::fs::fchown(
+        file,
+        Some(Uid::from_raw(src.uid())),
+        Some(Gid::from_raw(src.gid())),
+    )?;
+    Ok(true)
+}
+
+/// Whether the source changed between `start` (when it was opened) and
+/// `now` (after its data was copied, `copied` bytes): another size,
+/// modification time or status-change time, or a file with blocks that
+/// gave another number of bytes than its size. Pseudo files (procfs says
+/// 0 bytes, sysfs 4096) have no blocks, read differently from their size
+/// and keep their times: they have not changed.
+pub(crate) fn changed(start: &Metadata, now: &Metadata, copied: u64) -> bool {
+    now.len() != start.len()
+        || now.mtime() != start.mtime()
+        || now.mtime_nsec() != start.mtime_nsec()
+        || now.ctime() != start.ctime()
+        || now.ctime_nsec() != start.ctime_nsec()
+        || (copied != start.len() && start.blocks() > 0)
+}
+
+/// [`may_write`] for the entry `name` of the open directory `dir`.
+#[cfg(target_os = "linux")]
+pub(crate) fn may_write_at<Fd: std::os::fd::AsFd>(dir: Fd, name: &std::ffi::CStr) -> bool {
+    use rustix::fs::{Access, AtFlags};
+    !matches!(
+        rustix::fs::accessat(dir, name, Access::WRITE_OK, AtFlags::EACCESS),
+        Err(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM)
+    )
+}

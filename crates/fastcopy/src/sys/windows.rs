@@ -226,6 +226,8 @@ pub(crate) fn plan(opts: &CopyOptions, src: &Metadata, dst: &File) -> Vec<Method
 /// Runs one method of the ladder.
 pub(crate) fn run_method(
     method: Method,
+    // Only Linux methods decline part way; the others start at 0.
+    _from: u64,
     src: &File,
     src_meta: &Metadata,
     dst: &File,
