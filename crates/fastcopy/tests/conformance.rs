@@ -81,6 +81,8 @@ cases!(
     source_grows_during_copy,
     source_grows_during_copy_keeps_old_target,
     source_shrinks_during_copy,
+    source_grows_during_copy_accepted,
+    source_shrinks_during_copy_accepted,
 );
 
 #[test]
@@ -239,6 +241,9 @@ fn run(name: &str, fs: Fs) {
     } else {
         Overwrite::NoClobber
     });
+    if cp.opt("accept_changing").is_some_and(Json::bool) {
+        opts = opts.accept_changing_source(true);
+    }
     if let Some(r) = cp.opt("reflink") {
         opts = opts.reflink(match r.str() {
             "never" => Reflink::Never,
@@ -322,7 +327,7 @@ fn error_is(e: &fastcopy::Error, want: &str) -> bool {
                 || (e.operation() == Operation::Clone
                     && os.is_some_and(|n| [1, 9, 18, 22, 25, 26, 38, 95].contains(&n)))
         }
-        "changed" => e.to_string().contains("changed"),
+        "changed" => e.operation() == Operation::SourceChanged,
         _ => panic!("unknown result {want}"),
     }
 }
