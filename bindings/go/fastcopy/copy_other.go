@@ -28,3 +28,12 @@ func renameInto(from, to string, overwrite bool) error {
 	}
 	return os.Remove(from)
 }
+
+// renameDirNoReplace claims the name with an empty directory, which rename
+// then replaces.
+func renameDirNoReplace(from, to string) error {
+	if err := os.Mkdir(to, 0o700); err != nil {
+		return err
+	}
+	return os.Rename(from, to)
+}

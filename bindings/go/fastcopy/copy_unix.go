@@ -26,8 +26,8 @@ type job struct {
 	// lazy: the target is examined only if it turns out to exist.
 	lazy bool
 	src  int
-	st     unix.Stat_t
-	tmp    tempFile
+	st   unix.Stat_t
+	tmp  tempFile
 }
 
 // tempFile is the file being written: anonymous (O_TMPFILE, Linux) or a

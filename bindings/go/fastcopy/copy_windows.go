@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -104,11 +105,27 @@ func (j *pjob) copyFileEx() error {
 		if err != nil {
 			return err
 		}
-		var cancel int32
+		// pbCancel is also set when the context is done (a copy whose
+		// progress routine is not called, as under wine, still stops).
+		cancel := new(int32)
+		stop := make(chan struct{})
+		if done := j.ctx.Done(); done != nil {
+			go func() {
+				select {
+				case <-done:
+					atomic.StoreInt32(cancel, 1)
+				case <-stop:
+				}
+			}()
+		}
 		r1, _, e := procCopyFileExW.Call(uintptr(unsafe.Pointer(src)), uintptr(unsafe.Pointer(dst)),
-			progressRoutine, id, uintptr(unsafe.Pointer(&cancel)), copyFileFailIfExists)
+			progressRoutine, id, uintptr(unsafe.Pointer(cancel)), copyFileFailIfExists)
+		close(stop)
 		if r1 != 0 {
 			j.tmp = p
+			if err := j.ctx.Err(); err != nil {
+				return err
+			}
 			j.r.Method, j.r.Bytes = MethodCopyFileEx, j.st.Size()
 			if st, err := os.Stat(p); err == nil {
 				j.r.Bytes = st.Size()
@@ -154,4 +171,14 @@ func renameInto(from, to string, overwrite bool) error {
 		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
 	}
 	return nil
+}
+
+// renameDirNoReplace: MoveFileEx without MOVEFILE_REPLACE_EXISTING fails on
+// an existing name, atomically.
+func renameDirNoReplace(from, to string) error {
+	err := renameInto(from, to, false)
+	if os.IsExist(err) {
+		return existError(to)
+	}
+	return err
 }

@@ -15,7 +15,7 @@ import (
 // CopyFile is a drop-in for RCC's pathlib.CopyFile.
 func ExampleCopyFile() {
 	dir, _ := os.MkdirTemp("", "fastcopy-example-")
-	defer os.RemoveAll(dir)
+	defer removeAll(dir)
 	source := filepath.Join(dir, "robot.yaml")
 	target := filepath.Join(dir, "cache", "robot.yaml")
 	_ = os.WriteFile(source, []byte("tasks: {}\n"), 0o644)
@@ -35,7 +35,7 @@ func ExampleCopyFile() {
 // context is done.
 func ExampleCopyFileContext() {
 	dir, _ := os.MkdirTemp("", "fastcopy-example-")
-	defer os.RemoveAll(dir)
+	defer removeAll(dir)
 	source := filepath.Join(dir, "data.bin")
 	_ = os.WriteFile(source, make([]byte, 1<<20), 0o600)
 
@@ -55,7 +55,7 @@ func ExampleCopyFileContext() {
 // CopyTree copies a directory; a partial copy is a *TreeError.
 func ExampleCopyTree() {
 	dir, _ := os.MkdirTemp("", "fastcopy-example-")
-	defer os.RemoveAll(dir)
+	defer removeAll(dir)
 	_ = os.MkdirAll(filepath.Join(dir, "src", "sub"), 0o755)
 	_ = os.WriteFile(filepath.Join(dir, "src", "sub", "file"), []byte("hello"), 0o644)
 
@@ -67,4 +67,23 @@ func ExampleCopyTree() {
 	}
 	fmt.Println(report.Files, report.Directories, err)
 	// Output: 1 2 <nil>
+}
+
+// removeAll is os.RemoveAll, file by file where that fails (under wine).
+func removeAll(dir string) {
+	if os.RemoveAll(dir) == nil {
+		return
+	}
+	var dirs []string
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.IsDir() {
+			dirs = append(dirs, p)
+		} else if err == nil {
+			os.Remove(p)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i])
+	}
 }

@@ -146,3 +146,21 @@ func TestNoCloneAttemptOnExt4(t *testing.T) {
 		}
 	}
 }
+
+// Both ways of naming the anonymous file work (AT_EMPTY_PATH as root,
+// /proc/self/fd otherwise).
+func TestLinkThroughProc(t *testing.T) {
+	old := emptyPathRefused.Load()
+	emptyPathRefused.Store(true)
+	t.Cleanup(func() { emptyPathRefused.Store(old) })
+	dir := tempDir(t)
+	src := filepath.Join(dir, "src")
+	writeFile(t, src, []byte("abc"), time.Time{})
+	if err := CopyFile(src, filepath.Join(dir, "dst"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := CopyFile(src, filepath.Join(dir, "dst"), true); err != nil {
+		t.Fatal(err)
+	}
+	equalNames(t, dir, "dst", "src")
+}

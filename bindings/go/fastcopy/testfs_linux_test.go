@@ -110,18 +110,3 @@ func dataSegments(t testing.TB, path string) [][2]int64 {
 	}
 	return out
 }
-
-// pattern returns n pseudo-random bytes (xorshift).
-func pattern(n int, seed uint64) []byte {
-	s := seed*0x9E3779B97F4A7C15 | 1
-	b := make([]byte, n)
-	for i := range b {
-		if i%8 == 0 {
-			s ^= s >> 12
-			s ^= s << 25
-			s ^= s >> 27
-		}
-		b[i] = byte(s >> (8 * (i % 8)))
-	}
-	return b
-}

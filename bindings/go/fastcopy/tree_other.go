@@ -2,10 +2,7 @@
 
 package fastcopy
 
-import (
-	"io/fs"
-	"os"
-)
+import "io/fs"
 
 type fileID struct{}
 
@@ -15,10 +12,3 @@ func linkCount(fs.FileInfo) uint64    { return 1 }
 func setOwner(string, fs.FileInfo)    {}
 func mkfifo(string, uint32) error     { return ErrNotSupported }
 func umask() uint32                   { return 0 }
-
-func renameDirNoReplace(from, to string) error {
-	if err := os.Mkdir(to, 0o700); err != nil {
-		return err
-	}
-	return os.Rename(from, to)
-}

@@ -1,3 +1,5 @@
+//go:build linux || darwin
+
 package fastcopy
 
 import (
@@ -26,7 +28,7 @@ func makeTree(t *testing.T, root string) {
 }
 
 func TestCopyTree(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	makeTree(t, src)
 	rep, err := CopyTree(src, dst, DefaultTreeOptions())
@@ -53,7 +55,7 @@ func TestCopyTree(t *testing.T) {
 
 // A partial tree copy is an error that carries the report.
 func TestCopyTreePartialIsAnError(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	makeTree(t, src)
 	// In the way: a directory where the source has a file.
@@ -73,7 +75,7 @@ func TestCopyTreePartialIsAnError(t *testing.T) {
 }
 
 func TestCopyTreeUpdateNeverOverwritesNewer(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	makeTree(t, src)
 	os.MkdirAll(filepath.Join(dst, "a/b"), 0o755)
@@ -91,7 +93,7 @@ func TestCopyTreeUpdateNeverOverwritesNewer(t *testing.T) {
 }
 
 func TestCopyTreeCancelledLeavesNothing(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	makeTree(t, src)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -104,7 +106,7 @@ func TestCopyTreeCancelledLeavesNothing(t *testing.T) {
 }
 
 func TestCopyTreeIntoItself(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	src := filepath.Join(dir, "src")
 	makeTree(t, src)
 	if _, err := CopyTree(src, filepath.Join(src, "a", "copy"), DefaultTreeOptions()); err == nil {
