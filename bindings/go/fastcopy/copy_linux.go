@@ -314,6 +314,9 @@ func (j *job) copyData() error {
 	var err error
 	if sparse {
 		r.Bytes, err = c.sparse()
+	} else if size == 0 {
+		// Empty, or a pseudo file that says so (procfs): read to the end.
+		r.Bytes, err = c.copyRange(0, 1<<62)
 	} else {
 		r.Bytes, err = c.copyRange(0, size)
 	}

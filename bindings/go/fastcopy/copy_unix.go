@@ -193,6 +193,19 @@ func (j *job) resolve(target string) error {
 		if !j.o.Overwrite {
 			return existError(dest)
 		}
+		if !dangling && !(isLink && j.o.ReplaceSymlink) {
+			// An existing file the caller may not write is refused like
+			// cp does ("Permission denied"), unless Force. Rust: the same
+			// (sys::unix::may_write).
+			if !j.o.Force {
+				if err := unix.Faccessat(unix.AT_FDCWD, dest, unix.W_OK, unix.AT_EACCESS); err == unix.EACCES || err == unix.EPERM {
+					return pathError("open", dest, syscall.EACCES)
+				}
+			}
+			if st.Nlink > 1 {
+				j.r.Warnings = append(j.r.Warnings, "the replaced file had other hard links, which keep the old content")
+			}
+		}
 		if isLink && !j.o.ReplaceSymlink {
 			// Write where the link points, leaving the link alone (cp).
 			real, err := filepath.EvalSymlinks(dest)
@@ -263,7 +276,10 @@ func (j *job) checkUnchanged() error {
 	if err := unix.Fstat(j.src, &now); err != nil {
 		return pathError("stat", j.source, err)
 	}
-	if now.Size == j.st.Size && now.Mtim == j.st.Mtim && now.Ctim == j.st.Ctim && j.r.Bytes == j.st.Size {
+	// Pseudo files (procfs says 0 bytes) have no blocks and read
+	// differently from their size: that is no change (Rust: changed()).
+	sizeOK := j.r.Bytes == j.st.Size || j.st.Blocks == 0
+	if now.Size == j.st.Size && now.Mtim == j.st.Mtim && now.Ctim == j.st.Ctim && sizeOK {
 		return nil
 	}
 	if j.o.AcceptChangingSource {
@@ -276,6 +292,16 @@ func (j *job) checkUnchanged() error {
 // finish sets permissions and times on the finished data and flushes it
 // when asked.
 func (j *job) finish() error {
+	// As root the copy keeps the source's owner and group (cp -p; the Rust
+	// library's one rule for files and trees); otherwise it is the
+	// caller's.
+	chowned := false
+	if os.Geteuid() == 0 && (j.tmp.st.Uid != j.st.Uid || j.tmp.st.Gid != j.st.Gid) {
+		if err := unix.Fchown(j.tmp.fd, int(j.st.Uid), int(j.st.Gid)); err != nil {
+			return pathError("chown", j.dest, err)
+		}
+		chowned = true
+	}
 	if j.o.PreserveMode {
 		want := uint32(j.st.Mode & 0o7777)
 		if want&0o6000 != 0 && os.Geteuid() != 0 {
@@ -284,7 +310,7 @@ func (j *job) finish() error {
 		}
 		// The file was created with the source's bits minus the umask:
 		// only when the umask took some is a chmod needed.
-		if uint32(j.tmp.st.Mode&0o7777) != want {
+		if chowned || uint32(j.tmp.st.Mode&0o7777) != want {
 			if err := retryEINTR(func() error { return unix.Fchmod(j.tmp.fd, want) }); err != nil {
 				return pathError("chmod", j.dest, err)
 			}

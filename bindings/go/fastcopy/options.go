@@ -43,6 +43,11 @@ type Options struct {
 	// and os.IsExist(err); the check and the final link are one atomic
 	// step, so two racing copies cannot both win.
 	Overwrite bool
+	// Force replaces an existing target the caller may not write (as
+	// cp -f does); without it that is an error satisfying
+	// errors.Is(err, fs.ErrPermission). RCCOptions set it: RCC removes any
+	// existing target before writing.
+	Force bool
 	// Reflink chooses whether the copy may share blocks with the source.
 	Reflink ReflinkMode
 	// PreserveTimes copies the modification time (to the nanosecond where
@@ -95,6 +100,7 @@ func DefaultOptions() Options {
 func RCCOptions(overwrite bool) Options {
 	return Options{
 		Overwrite:      overwrite,
+		Force:          true,
 		PreserveTimes:  true,
 		PreserveMode:   true,
 		CreateParents:  true,
