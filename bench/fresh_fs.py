@@ -5,7 +5,7 @@ Usage: bench/fresh_fs.py [--runs N] [--size-mib N] [--methods | --preallocate | 
        (FS: ext4, btrfs, xfs)
 
 Deleting a large file just before a timed copy made the next copy slow or
-bimodal for every tool (see README, "Measured"). Here every run gets a new
+bimodal for every tool (see bench/RESULTS.md, "Why 1 GiB timings are noisy here"). Here every run gets a new
 loop filesystem: make it (without discard) on the same preallocated image,
 mount it, write the source, sync, read the source into the page cache, touch
 and free memory (see `touch_memory`), then time one command, then unmount.

@@ -6,8 +6,8 @@ Runs every tool on the same source tree, interleaved (A B C ..., B C ... A,
 filesystem), and prints the median wall time per tool and its ratio to
 `cp -a`. The destinations are deleted only after the whole batch, and the
 script then syncs and waits 65 s: on a journal-less ext4 the files created
-right after a mass deletion cost ~15x more (see DEVELOPERS.md, "benchmark
-trap"): the inode allocator passes over recently deleted inodes, for longer
+right after a mass deletion cost ~15x more (see bench/RESULTS.md, "Benchmark
+of 2026-12-03", the last paragraph): the inode allocator passes over recently deleted inodes, for longer
 while their inode-table blocks are not yet written back.
 
     bench/tree.py SRC_TREE [--runs 3] [--tools fastcopy,cp,rsync,xcp,fcp]

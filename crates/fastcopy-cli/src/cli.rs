@@ -327,7 +327,7 @@ mod tests {
             "jobs: 3",
             "follow_links: true",
             "fail_fast: true",
-            "update: true",
+            "overwrite: Older",
         ] {
             assert!(dbg.contains(field), "{field} in {dbg}");
         }

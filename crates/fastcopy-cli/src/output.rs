@@ -319,21 +319,25 @@ mod tests {
     use std::io;
     use std::path::PathBuf;
 
+    /// A report with these fields. `CopyReport` is `#[non_exhaustive]`, so
+    /// only the library makes one: take a real copy's and set its fields.
     fn report(
         bytes: u64,
         method: Method,
         fallbacks: Vec<Fallback>,
         elapsed: Duration,
     ) -> CopyReport {
-        CopyReport {
-            destination: PathBuf::from("dir/b"),
-            bytes,
-            method,
-            fallbacks,
-            elapsed,
-            warnings: Vec::new(),
-            skipped: None,
-        }
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, b"").unwrap();
+        let mut r = fastcopy::copy(&a, &b).unwrap();
+        r.destination = PathBuf::from("dir/b");
+        r.bytes = bytes;
+        r.method = method;
+        r.fallbacks = fallbacks;
+        r.elapsed = elapsed;
+        r.warnings = Vec::new();
+        r
     }
 
     fn exdev() -> Fallback {

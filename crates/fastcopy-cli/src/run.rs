@@ -114,7 +114,12 @@ fn run_tree(cli: &Cli, out: &mut dyn Write, failures: &mut u64) -> io::Result<()
             Some(bar) => options.clone().progress(bar.clone()),
             None => options.clone(),
         };
-        let result = fastcopy::copy_tree(source, &target, &opts);
+        // A partial copy is an error carrying its report: each failure is
+        // printed from it, as for a complete one.
+        let result = match fastcopy::copy_tree(source, &target, &opts) {
+            Err(e) if e.tree_report().is_some() => Ok(e.into_tree_report().unwrap_or_default()),
+            other => other,
+        };
         if let Some(bar) = &bar {
             bar.finish();
         }

@@ -102,16 +102,11 @@ fn an_interrupt_cancels_the_copy_cleanly() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        // The temporary file appears after the handler is installed.
+        // The new file (without a name: O_TMPFILE) is opened after the
+        // handler is installed: wait until the child holds it.
         let started = std::time::Instant::now();
-        while !crate::util::names(d.path())
-            .iter()
-            .any(|n| n.contains(fastcopy::TEMP_MARKER))
-        {
-            assert!(
-                started.elapsed().as_secs() < 20,
-                "no temporary file appeared"
-            );
+        while !writes_anonymous_file(child.id(), d.path()) {
+            assert!(started.elapsed().as_secs() < 20, "no new file was opened");
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
         let killed = Command::new("kill")
@@ -126,4 +121,17 @@ fn an_interrupt_cancels_the_copy_cleanly() {
         assert_eq!(fs::read(&dst).unwrap(), b"old", "SIG{signal}");
         assert_eq!(crate::util::names(d.path()), ["dst", "src"], "SIG{signal}");
     }
+}
+
+/// Whether process `pid` holds a file without a name (`O_TMPFILE`) in
+/// `dir`: its `/proc/PID/fd` link reads `DIR/#INODE (deleted)`.
+fn writes_anonymous_file(pid: u32, dir: &std::path::Path) -> bool {
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        fs::read_link(fd.path()).is_ok_and(|target| {
+            target.starts_with(dir) && target.to_string_lossy().ends_with("(deleted)")
+        })
+    })
 }

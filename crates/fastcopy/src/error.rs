@@ -110,7 +110,8 @@ impl fmt::Display for Operation {
 }
 
 /// A failed copy: the operation, the path it concerned and the system's
-/// error. Converts into [`io::Error`] (keeping its kind and this message).
+/// error. Converts into [`io::Error`], keeping its kind and OS error code
+/// (see the `From` impl for what is dropped).
 #[derive(Debug, thiserror::Error)]
 #[error("{op} '{}': {source}", path.display())]
 pub struct Error {
@@ -191,9 +192,29 @@ impl Error {
     }
 }
 
+/// Into an [`io::Error`] for callers that return `io::Result`.
+///
+/// An `io::Error` holds either an OS error code or a custom payload, never
+/// both, so one of the two must go:
+///
+/// - When the system gave an error code ([`Error::raw_os_error`] is
+///   `Some`), the result is that OS error itself: `raw_os_error()` and
+///   `kind()` are kept, as `?` from [`std::fs::copy`] would give them, and
+///   the operation and path are dropped (its message is the system's,
+///   e.g. "No such file or directory (os error 2)").
+/// - Otherwise (conditions fastcopy detects itself: the same file, not a
+///   regular file, a cancelled copy, ...) the result has the same kind and
+///   carries this `Error` as its payload, so its message names the
+///   operation and the path, and `get_ref()`/`into_inner()` give it back.
+///
+/// To keep the operation and path with an OS error, keep the `Error` (or
+/// format it) before converting.
 impl From<Error> for io::Error {
     fn from(e: Error) -> io::Error {
-        io::Error::new(e.kind(), e)
+        match e.raw_os_error() {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::new(e.kind(), e),
+        }
     }
 }
 
@@ -215,5 +236,36 @@ mod tests {
         let io: io::Error = e.into();
         assert_eq!(io.kind(), io::ErrorKind::NotFound);
         assert!(io.to_string().contains("/no/such"));
+    }
+
+    #[test]
+    fn into_io_error_keeps_the_os_error_code_and_kind() {
+        // ENOENT is 2 on Linux, macOS and Windows (ERROR_FILE_NOT_FOUND).
+        let e = Error::new(
+            Operation::OpenSource,
+            "/no/such",
+            io::Error::from_raw_os_error(2),
+        );
+        let kind = e.kind();
+        assert_eq!(kind, io::ErrorKind::NotFound);
+        let io: io::Error = e.into();
+        assert_eq!(io.raw_os_error(), Some(2));
+        assert_eq!(io.kind(), kind);
+    }
+
+    #[test]
+    fn into_io_error_without_os_code_keeps_kind_and_message() {
+        let e = Error::other(
+            Operation::SameFile,
+            "/a/b",
+            io::ErrorKind::InvalidInput,
+            "source and destination are the same file",
+        );
+        let io: io::Error = e.into();
+        assert_eq!(io.raw_os_error(), None);
+        assert_eq!(io.kind(), io::ErrorKind::InvalidInput);
+        assert!(io.to_string().contains("/a/b"), "{io}");
+        let inner = io.get_ref().and_then(|i| i.downcast_ref::<Error>());
+        assert_eq!(inner.map(Error::operation), Some(Operation::SameFile));
     }
 }

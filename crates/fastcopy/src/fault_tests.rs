@@ -132,8 +132,32 @@ fn clone_unsupported_falls_back(fs: Fs, test: &str) {
 }
 
 #[test]
-fn clone_unsupported_falls_back_ext4() {
-    clone_unsupported_falls_back(Fs::Ext4, "clone_unsupported_ext4");
+fn clone_unsupported_falls_back_xfs() {
+    clone_unsupported_falls_back(Fs::Xfs, "clone_unsupported_xfs");
+}
+
+/// On a filesystem whose driver cannot clone (ext4, tmpfs), no clone is
+/// tried: no call, no fallback in the report (an expected "no" is not one).
+#[test]
+fn no_clone_is_tried_where_the_filesystem_cannot_clone() {
+    for fs in [Fs::Ext4, Fs::Tmpfs] {
+        let Some(d) = dir_on(fs, "no_clone_tried") else {
+            continue;
+        };
+        let (src, data) = source(d.path(), 300_001, 1);
+        let _g = inject(vec![]);
+        let r = copy_with(&src, d.path().join("dst"), &CopyOptions::new()).unwrap();
+        assert_eq!(calls(Point::Clone), 0, "{fs}");
+        assert!(r.fallbacks.is_empty(), "{fs}: {:?}", r.fallbacks);
+        assert_eq!(r.method, Method::CopyFileRange, "{fs}");
+        assert_content(&d.path().join("dst"), &data);
+        // Asked for, the clone is tried and fails cleanly.
+        let always = CopyOptions::new().reflink(Reflink::Always);
+        let e = copy_with(&src, d.path().join("clone"), &always).unwrap_err();
+        assert_eq!(e.operation(), Operation::Clone, "{fs}: {e}");
+        assert_eq!(calls(Point::Clone), 1, "{fs}");
+        assert!(!d.path().join("clone").exists());
+    }
 }
 
 /// On Btrfs the clone would work: the injected error alone makes it fall
@@ -160,17 +184,11 @@ fn copy_file_range_unsupported_falls_back() {
         assert_eq!(r.bytes, data.len() as u64);
         assert_content(&dst, &data);
     }
-    // The same after a failed clone (default options): two fallbacks.
+    // The same with default options: no clone is tried on ext4.
     let dst = d.path().join("auto");
     let _g = inject(vec![fail(Point::CopyFileRange, 1, ENOSYS)]);
     let r = copy_with(&src, &dst, &CopyOptions::new()).unwrap();
-    assert_eq!(
-        fallbacks(&r),
-        [
-            (Method::Reflink, Some(EOPNOTSUPP)),
-            (Method::CopyFileRange, Some(ENOSYS))
-        ]
-    );
+    assert_eq!(fallbacks(&r), [(Method::CopyFileRange, Some(ENOSYS))]);
     assert_eq!(r.method, Method::Splice);
     assert_content(&dst, &data);
 }
@@ -226,7 +244,7 @@ fn copy_file_range_fatal_errors_end_the_copy() {
 
 #[test]
 fn clone_fatal_error_ends_the_copy() {
-    for fs in [Fs::Ext4, Fs::Btrfs] {
+    for fs in [Fs::Xfs, Fs::Btrfs] {
         let Some(d) = dir_on(fs, "clone_fatal") else {
             continue;
         };
@@ -266,7 +284,8 @@ fn always_does_not_fall_back() {
 }
 
 // ---------------------------------------------------------------------
-// Failures after data was written: no fallback (it would write twice).
+// After data was written: "not supported" carries on from the offset with
+// the next method (as GNU cp does); a real failure ends the copy.
 
 #[test]
 fn copy_file_range_fails_in_the_middle() {
@@ -287,19 +306,36 @@ fn copy_file_range_fails_in_the_middle() {
         );
         fs::remove_file(d.path().join("probe")).unwrap();
     }
-    for errno in [EXDEV, EINVAL, ENOSYS, EIO] {
+    for errno in [EXDEV, EINVAL, ENOSYS, EOPNOTSUPP] {
         let _g = inject(vec![fail(Point::CopyFileRange, 2, errno)]);
-        let err = copy_with(&src, d.path().join("dst"), &opts).unwrap_err();
-        assert_eq!(err.operation(), Operation::CopyData, "{errno}: {err}");
-        assert_eq!(err.raw_os_error(), Some(errno));
+        let dst = d.path().join("dst");
+        let r = copy_with(&src, &dst, &opts).unwrap_or_else(|e| panic!("{errno}: {e}"));
         assert_eq!(calls(Point::CopyFileRange), 2);
-        assert_eq!(calls(Point::Read), 0, "{errno}: fell back after writing");
+        assert_eq!(r.method, Method::Splice, "{errno}: the next method");
+        assert_eq!(fallbacks(&r), [(Method::CopyFileRange, Some(errno))]);
+        assert_eq!(
+            r.fallbacks[0].offset,
+            16 * MIB as u64,
+            "{errno}: carried on from"
+        );
+        assert_eq!(r.bytes, 40 * MIB as u64);
+        assert_content(&dst, &data);
+        fs::remove_file(&dst).unwrap();
+        assert_names(d.path(), &["src"]);
+    }
+    {
+        let _g = inject(vec![fail(Point::CopyFileRange, 2, EIO)]);
+        let err = copy_with(&src, d.path().join("dst"), &opts).unwrap_err();
+        assert_eq!(err.operation(), Operation::CopyData, "{err}");
+        assert_eq!(err.raw_os_error(), Some(EIO));
+        assert_eq!(calls(Point::CopyFileRange), 2);
+        assert_eq!(calls(Point::Read), 0, "fell back after EIO");
         assert_names(d.path(), &["src"]);
     }
     // The same over an existing destination: it stays as it was.
     let old = testfs::pattern(777_777, 8);
     fs::write(d.path().join("dst"), &old).unwrap();
-    let _g = inject(vec![fail(Point::CopyFileRange, 3, EXDEV)]);
+    let _g = inject(vec![fail(Point::CopyFileRange, 3, EIO)]);
     assert!(copy_with(&src, d.path().join("dst"), &opts).is_err());
     assert_content(&d.path().join("dst"), &old);
     assert_names(d.path(), &["dst", "src"]);
@@ -315,7 +351,7 @@ fn read_write_fails_in_the_middle() {
     // copy_file_range unavailable, so the read/write loop runs.
     for (point, errno) in [
         (Point::Write, EIO),
-        (Point::Write, EINVAL),
+        (Point::Write, ENOSPC),
         (Point::Read, EIO),
     ] {
         let _g = inject(vec![
@@ -341,6 +377,74 @@ fn read_write_fails_in_the_middle() {
     ]);
     assert!(copy_with(&src, d.path().join("dst"), &never()).is_err());
     assert_content(&d.path().join("dst"), &old);
+    assert_names(d.path(), &["dst", "src"]);
+}
+
+/// "Not supported" part way through splice (the third of its writes, after
+/// two pipe loads): the read/write loop carries on from that offset and the
+/// copy is whole.
+#[test]
+fn a_late_refusal_carries_on_from_the_offset() {
+    let Some(d) = dir_on(Fs::Ext4, "late_refusal") else {
+        return;
+    };
+    let (src, data) = source(d.path(), 3 * MIB, 19);
+    let dst = d.path().join("dst");
+    let _g = inject(vec![
+        fail(Point::CopyFileRange, 1, ENOSYS),
+        fail(Point::Write, 3, EINVAL),
+    ]);
+    let r = copy_with(&src, &dst, &never()).unwrap();
+    assert_eq!(r.method, Method::ReadWrite);
+    assert_eq!(
+        fallbacks(&r),
+        [
+            (Method::CopyFileRange, Some(ENOSYS)),
+            (Method::Splice, Some(EINVAL))
+        ]
+    );
+    assert_eq!(r.fallbacks[0].offset, 0);
+    let at = r.fallbacks[1].offset;
+    assert!(at > 0 && at < 3 * MIB as u64, "splice stopped at {at}");
+    assert_content(&dst, &data);
+    assert_names(d.path(), &["dst", "src"]);
+}
+
+/// Where `O_TMPFILE` is refused, the copy writes a named temporary, and
+/// first removes the leftovers of dead processes for the same destination
+/// (saying so), never those of other names or of live processes.
+#[test]
+fn without_anonymous_files_dead_leftovers_of_the_destination_go() {
+    let Some(d) = dir_on(Fs::Ext4, "no_tmpfile") else {
+        return;
+    };
+    let (src, data) = source(d.path(), 100_000, 21);
+    // 0x7ffffffe: above any pid_max, so no live process has it.
+    let dead = d.path().join(".dst.fastcopy-tmp-7ffffffe-0-0");
+    let live = d
+        .path()
+        .join(format!(".dst.fastcopy-tmp-{:x}-0-0", std::process::id()));
+    let other = d.path().join(".other.fastcopy-tmp-7ffffffe-0-0");
+    for p in [&dead, &live, &other] {
+        fs::write(p, b"partial").unwrap();
+    }
+    let _g = inject(vec![fail(Point::TmpFile, 0, EOPNOTSUPP)]);
+    let r = copy_with(&src, d.path().join("dst"), &CopyOptions::new()).unwrap();
+    assert_eq!(calls(Point::TmpFile), 1);
+    assert_content(&d.path().join("dst"), &data);
+    let removed: Vec<_> = r
+        .warnings
+        .iter()
+        .filter_map(|w| match w {
+            crate::Warning::RemovedStale { path } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(removed, std::slice::from_ref(&dead));
+    assert!(!dead.exists() && live.exists() && other.exists());
+    for p in [&live, &other] {
+        fs::remove_file(p).unwrap();
+    }
     assert_names(d.path(), &["dst", "src"]);
 }
 
@@ -580,15 +684,22 @@ fn direct_io_tail_switch_fails() {
         assert_content(&dst, &data);
         fs::remove_file(&dst).unwrap();
     }
+    // Refused after 2 MiB were written: the read/write loop carries on
+    // from there.
     let _g = inject(vec![fail(Point::DirectIo, 3, EINVAL)]);
+    let r = copy_with(&src, &dst, &opts).unwrap();
+    assert_eq!(r.method, Method::ReadWrite);
+    assert_eq!(fallbacks(&r), [(Method::DirectIo, Some(EINVAL))]);
+    assert_eq!(r.fallbacks[0].offset, 2 * MIB as u64);
+    assert_content(&dst, &data);
+    fs::remove_file(&dst).unwrap();
+    drop(_g);
+    // A real failure there ends it.
+    let _g = inject(vec![fail(Point::DirectIo, 3, EIO)]);
     let err = copy_with(&src, &dst, &opts).unwrap_err();
     assert_eq!(err.operation(), Operation::CopyData);
-    assert_eq!(err.raw_os_error(), Some(EINVAL));
-    assert_eq!(
-        calls(Point::Read),
-        3,
-        "no read/write loop after the failure"
-    );
+    assert_eq!(err.raw_os_error(), Some(EIO));
+    assert_eq!(calls(Point::Read), 3, "no read/write loop after EIO");
     assert_names(d.path(), &["src"]);
 }
 
@@ -632,7 +743,7 @@ fn sparse_failure_in_a_later_segment() {
     let src = d.path().join("src");
     testfs::write_sparse(&src, SPARSE_SIZE, &SPARSE_DATA).unwrap();
     for (faults, what) in [
-        (vec![fail(Point::CopyFileRange, 2, EXDEV)], "kernel copy"),
+        (vec![fail(Point::CopyFileRange, 2, EIO)], "kernel copy"),
         (
             vec![
                 fail(Point::CopyFileRange, 1, ENOSYS),
@@ -646,6 +757,19 @@ fn sparse_failure_in_a_later_segment() {
         assert_eq!(err.operation(), Operation::CopyData, "{what}: {err}");
         assert_names(d.path(), &["src"]);
     }
+    // "Not supported" in the second segment: the next method carries on
+    // from there, and the holes after it stay holes.
+    let _g = inject(vec![fail(Point::CopyFileRange, 2, EXDEV)]);
+    let dst = d.path().join("dst");
+    let r = copy_with(&src, &dst, &never()).unwrap();
+    assert_eq!(fallbacks(&r), [(Method::CopyFileRange, Some(EXDEV))]);
+    assert!(r.fallbacks[0].offset >= 2 << 20, "{:?}", r.fallbacks);
+    assert_content(&dst, &fs::read(&src).unwrap());
+    let (a_src, a_dst) = (testfs::allocated_bytes(&src), testfs::allocated_bytes(&dst));
+    assert!(
+        a_dst <= a_src + (64 << 10),
+        "holes filled: {a_dst} against {a_src}"
+    );
 }
 
 /// A kernel copy that stops (returns 0) in the middle of a file whose size
@@ -716,11 +840,14 @@ fn splice_falls_back_only_when_unsupported() {
             assert_no_temp_in(d.path());
         }
     }
-    // An unsupported error after data was written is fatal too.
+    // "Not supported" after data was written: read/write carries on.
     let _g = inject(vec![fail(Point::Write, 2, EINVAL)]);
-    let err = copy_with(&src, d.path().join("dst"), &never()).unwrap_err();
-    assert_eq!(err.raw_os_error(), Some(EINVAL), "{err}");
-    assert!(!d.path().join("dst").exists());
+    let dst = d.path().join("late");
+    let r = copy_with(&src, &dst, &never()).unwrap();
+    assert_eq!(r.method, Method::ReadWrite);
+    assert_eq!(fallbacks(&r), [(Method::Splice, Some(EINVAL))]);
+    assert!(r.fallbacks[0].offset > 0);
+    assert_content(&dst, &data);
     assert_no_temp_in(d.path());
     assert_content(&src, &data);
 }

@@ -6,7 +6,7 @@
 //! # let dir = tempfile::tempdir()?;
 //! # let (src, dst) = (dir.path().join("a"), dir.path().join("b"));
 //! # std::fs::write(&src, b"hello")?;
-//! // A drop-in for std::fs::copy ...
+//! // Called like std::fs::copy (see below for what differs) ...
 //! let report = fastcopy::copy(&src, &dst)?;
 //! assert_eq!(report.bytes, 5);
 //! println!("copied with {} after {} fallbacks", report.method, report.fallbacks.len());
@@ -23,18 +23,44 @@
 //!
 //! | platform | order | verified by |
 //! |---|---|---|
-//! | Linux | `FICLONE` clone → `copy_file_range` (to end of file, ≤ 1 GiB a call) → read/write loop; `O_DIRECT` loop instead of `copy_file_range` with [`DirectIo::Always`] | tests on Btrfs, XFS, ext4, tmpfs |
+//! | Linux | `FICLONE` clone → `copy_file_range` (to end of file, ≤ 1 GiB a call; with [`Reflink::Never`] only where it cannot clone by itself: ext2/3/4, tmpfs, ramfs, f2fs) → `splice` through a 1 MiB pipe (files of at least [`SPLICE_MIN_SIZE`], where `copy_file_range` is left out by [`Reflink::Never`] or refused, e.g. between filesystems) → read/write loop; with [`DirectIo::Always`] an `O_DIRECT` loop takes the place of `copy_file_range` and `splice` | tests on Btrfs, XFS, ext4, tmpfs |
 //! | macOS, iOS | `fclonefileat` clone (APFS) → `fcopyfile` (data, holes kept); `F_NOCACHE` on both files with [`DirectIo::Always`]; [`Reflink::Never`] skips the clone, [`Reflink::Always`] skips `fcopyfile` | compiled and linted only |
 //! | Windows | block cloning with `FSCTL_DUPLICATE_EXTENTS_TO_FILE` (only where the volume reports `FILE_SUPPORTS_BLOCK_REFCOUNTING`: ReFS, Dev Drive; a file smaller than one cluster is left to the next method) → `CopyFileExW` (`COPY_FILE_NO_BUFFERING` with [`DirectIo::Always`]; left out with [`Reflink::Never`] where it could clone) → read/write loop | tests run under wine (no ReFS there) |
 //! | others | read/write loop | |
 //!
-//! A method hands over to the next one only when it wrote nothing and the
-//! system said it is not supported there (`ENOSYS`, `EOPNOTSUPP`, `EXDEV`,
-//! `EINVAL`, `EPERM`, `EBADF`, `ETXTBSY`, or a first `copy_file_range`
-//! that copies nothing from a non-empty file). `EIO`, `ENOSPC`, `EDQUOT`,
-//! `ENOMEM` and every other error end the copy. [`Reflink::Never`] skips
-//! `copy_file_range` on filesystems where it may clone by itself (Btrfs, XFS
-//! and any not known to be safe), so the data is really copied.
+//! A method hands over to the next one only when the system said it is not
+//! supported there; every other error ends the copy. [`CopyReport::method`]
+//! says which method ran and [`CopyReport::fallbacks`] why the ones before
+//! it did not. Why each step, which errors count as "not supported" and
+//! why, and what was measured to choose the order: `docs/design.md` in the
+//! repository (the source for those details; this page is the source for
+//! the API).
+//!
+//! # Compared with `std::fs::copy`
+//!
+//! [`copy`] takes the same arguments and, like [`std::fs::copy`], replaces
+//! an existing destination, copies the permission bits, follows a symbolic
+//! link given as the source, writes through a symbolic link that is the
+//! destination, and refuses a source that is not a regular file. It
+//! differs in these ways:
+//!
+//! - It returns a [`CopyReport`] (the byte count is [`CopyReport::bytes`])
+//!   and an [`Error`] that names the operation and path; `?` converts it
+//!   into [`std::io::Error`], keeping the kind and the OS error code.
+//! - `to` may be an existing directory: the file is copied into it under
+//!   its own name, as `cp` does (`std::fs::copy` fails).
+//! - An existing destination is replaced by a new file renamed over it: a
+//!   new inode. Other hard links to the old file keep the old content, and
+//!   the old file's owner and ACLs are not carried over (std writes into
+//!   the existing file, keeping its inode, owner and links).
+//! - Access and modification times are kept, to the nanosecond (std sets
+//!   none); set-user-ID and set-group-ID bits only when running as root.
+//! - A failed copy leaves no partial file: the old destination is kept,
+//!   or no destination at all (std may leave a truncated or partial one).
+//! - The same file as source and destination (any path, hard link or
+//!   symlink) is an error, and nothing is written.
+//! - It clones where the filesystem can (std's `copy_file_range` does too
+//!   on Btrfs and XFS), and [`Reflink::Never`] makes a real copy instead.
 //!
 //! # Guarantees
 //!
@@ -50,7 +76,10 @@
 //! - Holes of sparse files stay holes on the methods that copy data.
 //! - Modification and access times are kept to the nanosecond, permissions
 //!   too (set-user-ID/set-group-ID only for root).
+//!
+//! How each is kept, and the test that proves it: `docs/design.md`.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod copy;
 mod error;
@@ -60,6 +89,7 @@ pub mod fault;
 mod ladder;
 mod metrics;
 mod options;
+mod pipeline;
 mod policy;
 pub mod probe;
 mod progress;
@@ -81,8 +111,10 @@ pub use error::{Error, Operation, Result};
 /// where `copy_file_range` is excluded or refused (Linux); smaller ones
 /// with the read/write loop.
 #[cfg(target_os = "linux")]
+#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
 pub const SPLICE_MIN_SIZE: u64 = sys::SPLICE_MIN_SIZE;
 #[cfg(target_os = "linux")]
+#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
 pub use extents::{Sharing, extent_sharing};
 pub use metrics::{MethodStats, Metrics, SIZE_BUCKET_LIMITS, SizeBucket};
 pub use options::{CopyOptions, DirectIo, Overwrite, ParseModeError, Preallocate, Reflink};
@@ -91,9 +123,13 @@ pub use progress::{NoProgress, Progress};
 pub use report::{CopyReport, Fallback, Method, Skipped, Warning};
 pub use tree::{EntryKind, TreeEntry, TreeOptions, TreeProgress, TreeReport, TreeWarning};
 
-/// Copies the file `from` to `to` with default options: a drop-in for
-/// [`std::fs::copy`] (an existing destination is replaced, permissions are
-/// kept) that also keeps the times, clones where it can, and reports how.
+/// Copies the file `from` to `to` with default options.
+///
+/// Called like [`std::fs::copy`] and, like it, replaces an existing
+/// destination and keeps the permission bits; unlike it, keeps the times,
+/// replaces the destination with a new file (a new inode) renamed into
+/// place, clones where it can, and reports how (the differences are listed
+/// in the [crate documentation](crate#compared-with-stdfscopy)).
 ///
 /// `to` may be an existing directory: the file is copied into it under its
 /// own name.

@@ -72,7 +72,7 @@ pub enum Preallocate {
     /// `copy_file_range` within one ext4 filesystem, for files of 16 MiB or
     /// more (0.72x-0.82x the time without it with a warm cache, level with a
     /// cold one); nowhere else (no gain on Btrfs, XFS or tmpfs, a loss before
-    /// `splice`; README, "Measured"). A refusal is silent.
+    /// `splice`; `bench/RESULTS.md`). A refusal is silent.
     #[default]
     Auto,
     /// Always, for the methods that write data (a refusal by the
@@ -223,8 +223,11 @@ impl fmt::Debug for CopyOptions {
 }
 
 impl CopyOptions {
-    /// The defaults: replace, reflink auto, direct I/O auto, keep times and
-    /// mode, no xattrs, no preallocation, no parent creation, no fsync.
+    /// The defaults: [`Overwrite::Replace`], [`Reflink::Auto`],
+    /// [`DirectIo::Auto`], keep times and mode, no xattrs,
+    /// [`Preallocate::Auto`] (on Linux only before `copy_file_range` within
+    /// one ext4 filesystem, for files of 16 MiB or more), no parent
+    /// creation, no fsync, the whole ladder, no progress.
     pub fn new() -> Self {
         Self::default()
     }

@@ -46,32 +46,23 @@ pub(crate) fn decide<T: PartialOrd>(mode: Overwrite, src: Option<T>, dst: Option
 
 /// The error for an existing destination that must not be replaced.
 pub(crate) fn exists(dest: &Path) -> Error {
-    Error::other(
+    let (op, e) = exists_error();
+    Error::new(op, dest, e)
+}
+
+/// [`exists`] without the path.
+pub(crate) fn exists_error() -> (Operation, io::Error) {
+    (
         Operation::DestinationExists,
-        dest,
-        io::ErrorKind::AlreadyExists,
-        "File exists",
+        io::Error::new(io::ErrorKind::AlreadyExists, "File exists"),
     )
 }
 
 /// The error for an existing destination the caller may not write (see
-/// [`CopyOptions::force`]).
-pub(crate) fn not_writable(dest: &Path) -> Error {
-    Error::new(
-        Operation::DestinationNotWritable,
-        dest,
-        io::Error::from_raw_os_error(EACCES),
-    )
+/// [`CopyOptions::force`]), with the system's refusal.
+pub(crate) fn not_writable(dest: &Path, refusal: io::Error) -> Error {
+    Error::new(Operation::DestinationNotWritable, dest, refusal)
 }
-
-/// `EACCES` where the OS has it ("Permission denied").
-#[cfg(unix)]
-const EACCES: i32 = 13;
-/// `ERROR_ACCESS_DENIED`.
-#[cfg(windows)]
-const EACCES: i32 = 5;
-#[cfg(not(any(unix, windows)))]
-const EACCES: i32 = 13;
 
 /// After the data of `src` (opened with metadata `start`) was copied,
 /// `copied` bytes: an error if the source changed meanwhile, unless the

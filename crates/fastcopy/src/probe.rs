@@ -232,29 +232,9 @@ mod platform {
     use rustix::fs::{CWD, Mode, OFlags, RenameFlags};
     use std::os::unix::fs::MetadataExt;
 
-    /// Names of the filesystems fastcopy cares about, by `statfs` magic.
+    /// The name of the filesystem at `dir`.
     pub(super) fn filesystem(dir: &Path) -> String {
-        let Ok(st) = rustix::fs::statfs(dir) else {
-            return "unknown".into();
-        };
-        let name = match st.f_type as u64 {
-            0xEF53 => "ext4",
-            0x9123_683E => "btrfs",
-            0x5846_5342 => "xfs",
-            0x0102_1994 => "tmpfs",
-            0x8584_58F6 => "ramfs",
-            0x794C_7630 => "overlayfs",
-            0xF2F5_2010 => "f2fs",
-            0xCA45_1A4E => "bcachefs",
-            0x2FC1_2FC1 => "zfs",
-            0x6969 => "nfs",
-            0xFE53_4D42 => "smb2",
-            0x6573_5546 => "fuse",
-            0x9FA0 => "proc",
-            0x6265_6572 => "sysfs",
-            other => return format!("unknown (0x{other:x})"),
-        };
-        name.into()
+        crate::sys::FsKind::at(dir).name()
     }
 
     pub(super) fn shares_blocks(path: &Path) -> Support {

@@ -207,7 +207,12 @@ impl fmt::Display for Skipped {
 }
 
 /// The outcome of one successful copy.
+///
+/// Only the library makes these (`#[non_exhaustive]`: fields may be added
+/// without a breaking change); read its fields, or change them on a report
+/// you got from a copy.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct CopyReport {
     /// Where the file was written (for a destination directory, the path
     /// inside it).

@@ -205,7 +205,8 @@ pub struct TreeReport {
     pub special_files: u64,
     /// Sockets and devices skipped (each also a warning).
     pub skipped: u64,
-    /// Regular files whose destination was left alone by the overwrite mode
+    /// Entries (regular files, and the links and FIFOs in their place)
+    /// whose destination was left alone by the overwrite mode
     /// ([`Overwrite::Skip`](crate::Overwrite::Skip),
     /// [`Overwrite::Older`](crate::Overwrite::Older)).
     pub up_to_date: u64,

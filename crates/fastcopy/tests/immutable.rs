@@ -21,11 +21,16 @@ fn immutable_destination_then_a_clone_btrfs() {
     let src = dir.join("src");
     write(&src, &data);
 
-    // An immutable file: replacing it (the rename) is refused.
+    // An immutable file: not writable, refused before anything is copied;
+    // forced, replacing it (the rename) is refused.
     let frozen = dir.join("frozen");
     write(&frozen, b"frozen");
     let _f = testfs::Immutable::set(&frozen).expect("chattr +i");
     let e = fastcopy::copy(&src, &frozen).unwrap_err();
+    assert_eq!(e.operation(), Operation::DestinationNotWritable, "{e}");
+    assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+    let forced = fastcopy::CopyOptions::new().force(true);
+    let e = fastcopy::copy_with(&src, &frozen, &forced).unwrap_err();
     assert_eq!(e.operation(), Operation::Rename, "{e}");
     assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
     assert_file_is(&frozen, b"frozen");

@@ -1,7 +1,6 @@
 //! Progress reports, and what the directory holds while a copy runs: a
 //! temporary file no wider than the source, never a partial destination.
 
-use std::os::unix::fs::MetadataExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -66,21 +65,11 @@ fn progress_and_temporary_file(fs: Fs, dir: &Path) {
         let rec = Arc::new(Recorder::default());
         let (d, dst2, old2) = (dir.to_path_buf(), dst.clone(), old.clone());
         *rec.check.lock().unwrap() = Some(Box::new(move || {
+            // The new file has no name while it is written (O_TMPFILE):
+            // a process killed now would leave nothing.
             let temps = temp_files(&d);
-            let [t] = &temps[..] else {
+            if !temps.is_empty() {
                 return Err(format!("temporary files during the copy: {temps:?}"));
-            };
-            if !t.starts_with(&format!(".dst{}", fastcopy::TEMP_MARKER)) {
-                return Err(format!("temporary file name {t}"));
-            }
-            let m = std::fs::metadata(d.join(t))
-                .map_err(|e| e.to_string())?
-                .mode()
-                & 0o7777;
-            if m & !0o640 != 0 {
-                return Err(format!(
-                    "temporary file mode {m:o} wider than the source's 640"
-                ));
             }
             if std::fs::read(&dst2).map_err(|e| e.to_string())? != old2 {
                 return Err("destination changed before the copy was complete".into());

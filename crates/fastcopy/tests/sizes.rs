@@ -43,8 +43,9 @@ fn expected(fs: Fs, opts: Opts, size: u64) -> (Method, Vec<Method>) {
     }
     match (opts, clones(fs)) {
         (Opts::Default | Opts::Prealloc | Opts::Direct, true) => (Reflink, vec![]),
-        (Opts::Default | Opts::Prealloc, false) => (CopyFileRange, vec![Reflink]),
-        (Opts::Direct, false) => (DirectIo, vec![Reflink]),
+        // A filesystem that cannot clone is not asked to: no fallback.
+        (Opts::Default | Opts::Prealloc, false) => (CopyFileRange, vec![]),
+        (Opts::Direct, false) => (DirectIo, vec![]),
         // copy_file_range may clone on Btrfs/XFS: not with Never.
         (Opts::Never, _) => (never_method(fs, size), vec![]),
     }

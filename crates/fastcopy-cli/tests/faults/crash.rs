@@ -1,8 +1,10 @@
 //! Crashes: the CLI killed at chosen points of a copy (deterministically:
 //! a seccomp rule kills it when it makes a given system call; and by the
 //! clock: SIGKILL after a delay). The destination is absent or holds its
-//! old content; the only leftover is one temporary file named after the
-//! dead process, which `fastcopy::stale::remove_stale_temporaries` removes.
+//! old content. A single file is written without a name (`O_TMPFILE`), so
+//! a kill leaves nothing at all, except in the moment between naming the
+//! complete file and renaming it over an old destination: then one
+//! temporary named after the dead process, which `fastcopy clean` removes.
 
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
@@ -17,10 +19,10 @@ use super::{MIB, assert_content, assert_only, temporaries, under, under_std};
 const OLD: &[u8] = b"the old content, which must survive\n";
 
 /// After a kill of process `pid`: `dst` absent (or `OLD` when `old`), at
-/// most one temporary (exactly one when `temp_expected`), named after
-/// `pid`; then the stale cleanup removes it and nothing else.
+/// most one temporary (exactly `temps` when given), named after `pid`;
+/// then the stale cleanup removes it and nothing else.
 #[track_caller]
-fn check_after_kill(dir: &Path, pid: u32, old: bool, temp_expected: bool, what: &str) {
+fn check_after_kill(dir: &Path, pid: u32, old: bool, expected: Option<usize>, what: &str) {
     let dst = dir.join("dst");
     if old {
         assert_content(&dst, OLD);
@@ -29,8 +31,8 @@ fn check_after_kill(dir: &Path, pid: u32, old: bool, temp_expected: bool, what: 
     }
     let temps = temporaries(dir);
     assert!(temps.len() <= 1, "{what}: {temps:?}");
-    if temp_expected {
-        assert_eq!(temps.len(), 1, "{what}: {temps:?}");
+    if let Some(n) = expected {
+        assert_eq!(temps.len(), n, "{what}: {temps:?}");
     }
     for t in &temps {
         assert!(t.starts_with(".dst.fastcopy-tmp-"), "{what}: {t}");
@@ -66,8 +68,8 @@ fn check_after_kill(dir: &Path, pid: u32, old: bool, temp_expected: bool, what: 
 
 /// Kills the CLI when it makes one of the `calls`, with and without an
 /// old destination.
-fn killed_at_call(fs_: Fs, test: &str, flags: &[&str], calls: &[&str], temp_expected: bool) {
-    killed_at_call_with(fs_, test, flags, &[], calls, temp_expected);
+fn killed_at_call(fs_: Fs, test: &str, flags: &[&str], calls: &[&str], temps: usize) {
+    killed_at_call_with(fs_, test, flags, &[], calls, temps);
 }
 
 /// [`killed_at_call`] with `fails` (refusals that steer the method) too.
@@ -77,7 +79,7 @@ fn killed_at_call_with(
     flags: &[&str],
     fails: &[&str],
     calls: &[&str],
-    temp_expected: bool,
+    temps: usize,
 ) {
     let Some(d) = testfs::dir(fs_, test) else {
         return;
@@ -100,7 +102,7 @@ fn killed_at_call_with(
         let pid = child.id();
         let status = child.wait().unwrap();
         assert_eq!(status.signal(), Some(libc_sigsys()), "{what}: {status:?}");
-        check_after_kill(d.path(), pid, old, temp_expected, &what);
+        check_after_kill(d.path(), pid, old, Some(temps), &what);
         // The next copy to the same place works.
         under(&[], &[])
             .current_dir(d.path())
@@ -122,12 +124,12 @@ fn libc_sigsys() -> i32 {
 
 #[test]
 fn killed_before_the_clone_btrfs() {
-    killed_at_call(Fs::Btrfs, "cli_crash_clone", &[], &["ioctl:FICLONE"], true);
+    killed_at_call(Fs::Btrfs, "cli_crash_clone", &[], &["ioctl:FICLONE"], 0);
 }
 
 #[test]
 fn killed_before_copy_file_range_ext4() {
-    killed_at_call(Fs::Ext4, "cli_crash_cfr", &[], &["copy_file_range"], true);
+    killed_at_call(Fs::Ext4, "cli_crash_cfr", &[], &["copy_file_range"], 0);
 }
 
 /// The read/write loop (`splice` refused), before its first write.
@@ -139,7 +141,7 @@ fn killed_before_the_first_write_xfs() {
         &["--reflink=never"],
         &["splice=ENOSYS"],
         &["write:arg2>=65536"],
-        true,
+        0,
     );
 }
 
@@ -150,32 +152,97 @@ fn killed_before_splice_btrfs() {
         "cli_crash_splice",
         &["--reflink=never"],
         &["splice"],
-        true,
+        0,
     );
 }
 
 /// All data written, before the permissions.
 #[test]
 fn killed_before_fchmod_ext4() {
-    killed_at_call(Fs::Ext4, "cli_crash_fchmod", &[], &["fchmod"], true);
+    killed_at_call(Fs::Ext4, "cli_crash_fchmod", &[], &["fchmod"], 0);
 }
 
 /// Data and permissions done, before the times.
 #[test]
 fn killed_before_utimensat_btrfs() {
-    killed_at_call(Fs::Btrfs, "cli_crash_times", &[], &["utimensat"], true);
+    killed_at_call(Fs::Btrfs, "cli_crash_times", &[], &["utimensat"], 0);
 }
 
 #[test]
 fn killed_before_fsync_xfs() {
-    killed_at_call(Fs::Xfs, "cli_crash_fsync", &["--fsync"], &["fsync"], true);
+    killed_at_call(Fs::Xfs, "cli_crash_fsync", &["--fsync"], &["fsync"], 0);
 }
 
-/// Everything done but the rename (either kind: replace or no-clobber).
+/// Everything done but the rename over the old destination: the complete
+/// file has its temporary name, the one moment a kill leaves something.
+/// (Without an old destination the file is linked in under its name and
+/// nothing is renamed.)
 #[test]
 fn killed_before_the_rename_ext4() {
+    let Some(d) = testfs::dir(Fs::Ext4, "cli_crash_rename") else {
+        return;
+    };
+    let data = testfs::pattern(8 * MIB + 5, 31);
+    fs::write(d.path().join("src"), &data).unwrap();
+    fs::write(d.path().join("dst"), OLD).unwrap();
     let renames = ["rename", "renameat", "renameat2"];
-    killed_at_call(Fs::Ext4, "cli_crash_rename", &[], &renames, true);
+    let mut child = under_std(&[], &renames)
+        .current_dir(d.path())
+        .args(["src", "dst"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc_sigsys()), "{status:?}");
+    check_after_kill(d.path(), pid, true, Some(1), "killed at the rename");
+}
+
+/// Everything done but naming the file: without a name, a kill leaves
+/// nothing (the kernel frees an anonymous file with its last descriptor).
+#[test]
+fn killed_before_the_file_is_named_btrfs() {
+    killed_at_call(Fs::Btrfs, "cli_crash_link", &[], &["linkat"], 0);
+}
+
+/// Where `O_TMPFILE` is refused (`openat` with exactly the flags of an
+/// anonymous file fails), the data goes to a named temporary: a kill
+/// leaves it, and the next copy to the same destination removes it and
+/// says so.
+#[test]
+fn without_o_tmpfile_the_next_copy_removes_a_leftover_xfs() {
+    let Some(d) = testfs::dir(Fs::Xfs, "cli_crash_no_tmpfile") else {
+        return;
+    };
+    let data = testfs::pattern(8 * MIB + 5, 33);
+    fs::write(d.path().join("src"), &data).unwrap();
+    // O_RDWR | O_LARGEFILE | O_CLOEXEC | O_TMPFILE, as x86_64 numbers them.
+    let no_tmpfile = ["openat:arg2==0x498002=EOPNOTSUPP"];
+    let mut child = under_std(&no_tmpfile, &["fchmod"])
+        .current_dir(d.path())
+        .args(["src", "dst"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc_sigsys()), "{status:?}");
+    let temps = temporaries(d.path());
+    assert_eq!(temps.len(), 1, "{temps:?}");
+    assert_eq!(
+        fastcopy::stale::temporary_owner(temps[0].as_ref()),
+        Some(pid)
+    );
+    under(&no_tmpfile, &[])
+        .current_dir(d.path())
+        .args(["src", "dst"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("left by an interrupted copy"));
+    assert_content(&d.path().join("dst"), &data);
+    assert_only(d.path(), &["dst", "src"]);
 }
 
 /// SIGKILL by the clock during a 256 MiB read/write copy, at several
@@ -217,7 +284,7 @@ fn killed_by_the_clock_xfs() {
                 .first()
                 .map(|t| fs::metadata(d.path().join(t)).unwrap().len());
             landed.push(format!("{ms} ms: killed, temporary of {size:?} bytes"));
-            check_after_kill(d.path(), pid, old, false, &what);
+            check_after_kill(d.path(), pid, old, None, &what);
         }
         let _ = fs::remove_file(&dst);
     }

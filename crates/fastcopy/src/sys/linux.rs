@@ -11,6 +11,7 @@ use rustix::fs::{FallocateFlags, OFlags, SeekFrom};
 use rustix::io::Errno;
 use rustix::pipe::{PipeFlags, SpliceFlags};
 
+pub(crate) use super::fs_kind::FsKind;
 pub(crate) use super::unix::{
     create_temp, final_permissions, initial_mode, open_source, rename_noclobber, same_file,
     special_kind,
@@ -43,13 +44,9 @@ pub(crate) const PIPE_SIZE: usize = 1 << 20;
 /// below it, creating the pipe costs more than the copy saves.
 pub(crate) const SPLICE_MIN_SIZE: u64 = 256 << 10;
 /// With `Preallocate::Auto`, `copy_file_range` onto ext4 reserves the
-/// space first (`fallocate`) for files at least this large. Measured on a
-/// fresh ext4 per run against the same copy without it, medians of 9:
-/// 0.72x-0.82x with a warm cache at 16 MiB, 64 MiB, 100 MiB and 1 GiB, and
-/// 0.91x-1.04x with a cold one (README).
+/// space first (`fallocate`) for files at least this large, where it was
+/// measured to win (bench/RESULTS.md, "What the measurements decided").
 pub(crate) const AUTO_PREALLOCATE_MIN: u64 = 16 << 20;
-/// `statfs.f_type` of ext2, ext3 and ext4 (one driver).
-const EXT4_SUPER_MAGIC: i64 = 0xEF53;
 
 /// Creates a file without a name (`O_TMPFILE`) in the directory `dir`, for
 /// reading and writing, with `mode` minus the umask: a process killed
@@ -61,7 +58,8 @@ pub(crate) fn create_anonymous<Fd: AsFd, P: rustix::path::Arg>(
     dir: P,
     mode: u32,
 ) -> io::Result<Option<File>> {
-    if !can_name_anonymous() || hit(Point::TmpFile)?.is_some() {
+    // (The fault seam stands for a filesystem that refuses it.)
+    if !can_name_anonymous() || !matches!(hit(Point::TmpFile), Ok(None)) {
         return Ok(None);
     }
     let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
@@ -183,63 +181,51 @@ pub(crate) fn refused_for_the_pair(e: &io::Error) -> bool {
     )
 }
 
-/// Filesystems whose `copy_file_range` never shares blocks, so it is safe
-/// with [`Reflink::Never`]. Btrfs, XFS, bcachefs, ZFS, overlayfs (which
-/// passes to its upper layer), NFS and SMB (server-side copies) may clone,
-/// and anything unknown is assumed to.
-pub(crate) fn copy_file_range_never_clones(dst: &File) -> bool {
-    const EXT234: u64 = 0xEF53;
-    const TMPFS: u64 = 0x0102_1994;
-    const RAMFS: u64 = 0x8584_58f6;
-    const F2FS: u64 = 0xF2F5_2010;
-    match rustix::fs::fstatfs(dst) {
-        Ok(st) => matches!(st.f_type as u64, EXT234 | TMPFS | RAMFS | F2FS),
-        Err(_) => false,
-    }
-}
-
 /// The methods to try, in order.
 pub(crate) fn plan(opts: &CopyOptions, src: &Metadata, dst: &File) -> Vec<Method> {
-    plan_for(
-        opts,
-        src.len(),
-        |_| false,
-        || copy_file_range_never_clones(dst),
-    )
+    plan_for(opts, src.len(), |_| false, || FsKind::of(dst))
 }
 
 /// The methods to try for a file of `size` bytes, in order: the one place
 /// that decides the Linux ladder, for single files and trees. `refused`
 /// says which of `FICLONE` and `copy_file_range` were already refused for
 /// good between the same two filesystems (trees remember that, see
-/// [`refused_for_the_pair`]); `never_clones` says whether the
-/// destination's `copy_file_range` can share blocks, asked only with
-/// `Reflink::Never`.
+/// [`refused_for_the_pair`]); `fs` names the destination's filesystem
+/// (asked at most once, only where it decides something): one that never
+/// shares blocks is not asked to clone (no call, no fallback), and its
+/// `copy_file_range` is the only one allowed with `Reflink::Never`.
 pub(crate) fn plan_for(
     opts: &CopyOptions,
     size: u64,
     refused: impl Fn(Method) -> bool,
-    never_clones: impl FnOnce() -> bool,
+    fs: impl FnOnce() -> FsKind,
 ) -> Vec<Method> {
+    let (mut fs, mut kind) = (Some(fs), None);
+    let mut never_shares = move || {
+        kind.get_or_insert_with(|| fs.take().map_or(FsKind::Other(0), |f| f()))
+            .never_shares()
+    };
     let mut plan = Vec::with_capacity(3);
     match opts.reflink {
         // Only a clone will do; the ladder turns its refusal into an error.
         Reflink::Always => return vec![Method::Reflink],
         // An empty file (or a procfs file, which says it is empty) has
         // nothing to clone.
-        Reflink::Auto if size > 0 && !refused(Method::Reflink) => plan.push(Method::Reflink),
+        Reflink::Auto if size > 0 && !refused(Method::Reflink) && !never_shares() => {
+            plan.push(Method::Reflink)
+        }
         Reflink::Auto | Reflink::Never => {}
     }
     if opts.direct_io == DirectIo::Always {
         plan.push(Method::DirectIo);
     } else if size > 0 {
-        if (opts.reflink != Reflink::Never || never_clones()) && !refused(Method::CopyFileRange) {
+        if (opts.reflink != Reflink::Never || never_shares()) && !refused(Method::CopyFileRange) {
             plan.push(Method::CopyFileRange);
         }
         // A kernel-side copy that never clones: where copy_file_range is
         // excluded (--reflink=never on Btrfs/XFS) or refused (between
         // filesystems), it used less CPU than the read/write loop and was
-        // as fast or faster (see the README). (Asked for alone, it runs at
+        // as fast or faster (bench/RESULTS.md). (Asked for alone, it runs at
         // any size.)
         if size >= SPLICE_MIN_SIZE || opts.only_method == Some(Method::Splice) {
             plan.push(Method::Splice);
@@ -344,13 +330,13 @@ pub(crate) fn run_method_sized(
         // Only where it was measured to win: copy_file_range within one
         // ext4 filesystem (between two it is refused, and the splice that
         // follows is much slower into reserved space), files of
-        // AUTO_PREALLOCATE_MIN or more (README, "What the measurements
-        // decided").
+        // AUTO_PREALLOCATE_MIN or more (bench/RESULTS.md, "What the
+        // measurements decided").
         Preallocate::Auto => {
             method == Method::CopyFileRange
                 && size >= AUTO_PREALLOCATE_MIN
                 && dst.metadata().is_ok_and(|m| m.dev() == src_meta.dev())
-                && on_ext4(dst)
+                && FsKind::of(dst) == FsKind::Ext4
         }
     };
     let reserve = reserve && !sparse && size > 0;
@@ -415,13 +401,6 @@ pub(crate) fn run_method_sized(
         }
         Err(e) => Step::Failed(e),
     }
-}
-
-/// Whether `f` is on ext2, ext3 or ext4 (one driver, one magic number).
-// `statfs.f_type` is not the same integer type on every architecture.
-#[allow(clippy::unnecessary_cast)]
-fn on_ext4(f: &File) -> bool {
-    rustix::fs::fstatfs(f).is_ok_and(|st| st.f_type as i64 == EXT4_SUPER_MAGIC)
 }
 
 /// Leaves both files as the next method expects them after a method gave

@@ -34,25 +34,23 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::Instant;
 
-use rustix::fs::{
-    AtFlags, Dir, FileType, Mode, OFlags, RenameFlags, ResolveFlags, Timespec, Timestamps,
-};
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, ResolveFlags, Timespec, Timestamps};
 use rustix::io::Errno;
 
-use super::linux::{
-    copy_file_range_never_clones, create_anonymous, ficlone, link_anonymous, may_fall_back,
-    refused_for_the_pair, run_method_sized,
-};
+use super::linux::{FsKind, create_anonymous};
 use crate::copy::TEMP_MARKER;
 use crate::error::{Error, Operation, Result};
-use crate::ladder::{self, Step};
 use crate::options::Overwrite;
+use crate::pipeline::{self, Defaults};
 use crate::policy::{self, Existing};
 use crate::progress::Progress;
 use crate::report::{CopyReport, Method, Skipped, Warning};
 use crate::tree::{
     EntryKind, Target, TreeEntry, TreeOptions, TreeProgress, TreeReport, TreeWarning,
 };
+
+mod file;
+use file::{DirTarget, Finish, TreeMover};
 
 /// Non-directory entries handed to a worker at once.
 const CHUNK: usize = 64;
@@ -136,13 +134,13 @@ pub(crate) fn copy_dir(
         src_path: from.to_path_buf(),
         dst_path: to.to_path_buf(),
         staged: target.staged,
-        umask: current_umask(),
+        umask: super::unix::umask(),
         root: euid.is_root(),
         euid: euid.as_raw(),
         egid: rustix::process::getegid().as_raw(),
         refused: RwLock::new(HashSet::new()),
         clone_verified: RwLock::new(HashSet::new()),
-        never_clones: RwLock::new(HashMap::new()),
+        fs_kinds: RwLock::new(HashMap::new()),
         links: Mutex::new(HashMap::new()),
         links_cv: Condvar::new(),
         queue: Mutex::new(Queue::default()),
@@ -196,20 +194,6 @@ impl Progress for Cancel {
     fn cancelled(&self) -> bool {
         self.0.cancelled()
     }
-}
-
-/// The umask, read without changing it (`/proc/self/status`, Linux 4.7),
-/// or by setting and restoring it where that file is missing.
-fn current_umask() -> u32 {
-    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
-        && let Some(line) = status.lines().find(|l| l.starts_with("Umask:"))
-        && let Ok(mask) = u32::from_str_radix(line["Umask:".len()..].trim(), 8)
-    {
-        return mask;
-    }
-    let old = rustix::process::umask(Mode::from_raw_mode(0o022));
-    rustix::process::umask(old);
-    old.as_raw_mode()
 }
 
 /// What is kept of an entry's metadata.
@@ -349,8 +333,8 @@ struct Engine<'a> {
     /// Pairs where a successful `FICLONE` was seen to really copy (the size
     /// checked once): later clones there are trusted without a `statx`.
     clone_verified: RwLock<HashSet<(u64, u64)>>,
-    /// Per destination device: whether its `copy_file_range` never clones.
-    never_clones: RwLock<HashMap<u64, bool>>,
+    /// Per destination device: its filesystem.
+    fs_kinds: RwLock<HashMap<u64, FsKind>>,
     links: Mutex<HashMap<(u64, u64), LinkState>>,
     links_cv: Condvar,
     queue: Mutex<Queue>,
@@ -362,19 +346,6 @@ struct Engine<'a> {
     tmpfile: AtomicBool,
     /// Set once the caller's progress said to stop.
     cancelled: AtomicBool,
-}
-
-/// How a new file gets its name once complete.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Finish {
-    /// It has a temporary name: rename it over the old file.
-    Rename,
-    /// It is anonymous (`O_TMPFILE`): link it in.
-    Link,
-    /// It was created under its own name in a staging directory.
-    Named,
-    /// It is the existing destination, written in place.
-    InPlace,
 }
 
 /// One entry's outcome, counted by the worker.
@@ -957,13 +928,16 @@ impl Engine<'_> {
         let dst_path = || self.dst_of(&node.rel, Some(name));
         let src_dir = fds.src.as_fd();
 
-        // In a directory that existed before, a file may be in the way.
+        // In a directory that existed before, something may be in the way:
+        // the overwrite mode decides for any entry but a directory (a link
+        // or FIFO newer than the source stays under `Older`, as with cp -u).
         let mut warnings = Vec::new();
         let mut in_place = None;
         if !fds.fresh
             && let Ok(dst) = rustix::fs::statat(&fds.dst, name, AtFlags::SYMLINK_NOFOLLOW)
-            && FileType::from_raw_mode(dst.st_mode as _) == FileType::RegularFile
+            && FileType::from_raw_mode(dst.st_mode as _) != FileType::Directory
         {
+            let regular = FileType::from_raw_mode(dst.st_mode as _) == FileType::RegularFile;
             let decision = if self.copy.overwrite == Overwrite::Older {
                 let flags = if self.opts.follow_links {
                     AtFlags::empty()
@@ -985,19 +959,24 @@ impl Engine<'_> {
                 Existing::Refuse => return Err(policy::exists(&dst_path())),
                 Existing::Replace => {}
             }
-            let writable = self.root || super::unix::may_write_at(&fds.dst, name);
-            if !writable && !self.copy.force {
-                return Err(policy::not_writable(&dst_path()));
+            // A link or FIFO is replaced by the rename, never written to.
+            let refusal = regular
+                .then(|| super::unix::may_write_at(&fds.dst, name).err())
+                .flatten();
+            let writable = refusal.is_none();
+            if let Some(e) = refusal.filter(|_| !self.copy.force) {
+                return Err(policy::not_writable(&dst_path(), e));
             }
-            if self.copy.in_place && writable {
+            if self.copy.in_place && writable && regular {
                 let flags = OFlags::RDWR | OFlags::TRUNC | OFlags::CLOEXEC | OFlags::NOFOLLOW;
                 let fd = rustix::fs::openat(&fds.dst, name, flags, Mode::empty())
                     .map_err(|e| Error::new(Operation::CreateFile, dst_path(), e.into()))?;
                 in_place = Some(fd);
-            } else if dst.st_nlink > 1 {
-                warnings.push(Warning::ReplacedHardLinks {
-                    links: dst.st_nlink as u64 - 1,
-                });
+            } else if regular && dst.st_nlink > 1 {
+                // `st_nlink` is not the same integer type everywhere.
+                #[allow(clippy::unnecessary_cast)]
+                let links = dst.st_nlink as u64 - 1;
+                warnings.push(Warning::ReplacedHardLinks { links });
             }
         }
 
@@ -1031,8 +1010,7 @@ impl Engine<'_> {
                 .map_err(|e| Error::new(Operation::HardLink, dst_path(), e))?;
             return Ok(Done::HardLink);
         }
-        let result =
-            self.copy_regular(fds, name, &src, &src_meta, &meta, start, in_place, warnings);
+        let result = self.copy_regular(fds, name, &src, &src_meta, start, in_place, warnings);
         if let Claim::First = claim {
             self.link_done(
                 (meta.dev, meta.ino),
@@ -1056,199 +1034,103 @@ impl Engine<'_> {
         }
     }
 
-    /// Copies an open regular file to a temporary name in the destination
-    /// directory and renames it into place.
+    /// Copies an open regular file into the destination directory through
+    /// the one per-file pipeline ([`crate::pipeline`]), with a
+    /// [`DirTarget`] for the new file and the tree's memory of refusals.
+    #[allow(clippy::too_many_arguments)]
     fn copy_regular(
         &self,
         fds: &DirFds,
         name: &CStr,
         src: &File,
         src_meta: &Metadata,
-        meta: &Meta,
         start: Instant,
         in_place: Option<OwnedFd>,
         mut warnings: Vec<Warning>,
     ) -> std::result::Result<CopyReport, (Operation, io::Error)> {
-        let initial = meta.mode & 0o777;
-        // In a directory this copy created, nothing is there to replace:
-        // the data goes into an anonymous file (`O_TMPFILE`) that `linkat`
-        // names once complete. A reader never sees a partial file, a crash
-        // leaves none, and the directory is updated once (a temporary name
-        // and a rename update it twice more: on ext4 the largest cost of a
-        // small file). Where it is refused, and in a directory that existed
-        // before, the file is written under a temporary name and renamed
-        // into place. Never under its final name: a crash would leave a
-        // partial file there. (On Btrfs an anonymous file costs more than a
-        // named one, 0.55-0.69 s against 0.41-0.46 s for 10,000 files of
-        // 4 KiB; the guarantee wins.)
-        // In a new directory of a staging tree, no one can see the file
-        // before the tree is renamed into place: it is created under its
-        // own name (one `linkat` less per file; a Python installation on a
-        // fresh ext4: 0.86-0.87 s against 0.96-1.07 s with anonymous files).
-        let direct = self.staged && fds.fresh;
-        let anonymous = if direct || in_place.is_some() {
-            None
-        } else if fds.fresh && self.tmpfile.load(Ordering::Relaxed) {
-            match create_anonymous(&fds.dst, c".", initial) {
-                Ok(Some(file)) => Some(OwnedFd::from(file)),
-                // Kernels before 3.11 and filesystems without it.
-                Ok(None) => {
-                    self.tmpfile.store(false, Ordering::Relaxed);
-                    None
-                }
-                Err(e) => return Err((Operation::CreateFile, e)),
-            }
-        } else {
-            None
+        let mut target = self.target(fds, name, src_meta.mode() & 0o777, in_place)?;
+        let mover = TreeMover {
+            engine: self,
+            fds,
+            pair: (src_meta.dev(), fds.dst_dev),
         };
-        let finish = if in_place.is_some() {
-            Finish::InPlace
-        } else if direct {
-            Finish::Named
-        } else if anonymous.is_some() {
-            Finish::Link
-        } else {
-            Finish::Rename
+        let defaults = Defaults {
+            umask: Some(self.umask),
+            gid: Some(fds.dst_gid),
         };
-        let (tmp_name, tmp) = match (anonymous, in_place) {
-            (_, Some(fd)) => (name.to_owned(), fd),
-            (Some(fd), None) => (CString::default(), fd),
-            (None, None) if direct => {
-                let flags = OFlags::RDWR
-                    | OFlags::CREATE
-                    | OFlags::EXCL
-                    | OFlags::CLOEXEC
-                    | OFlags::NOFOLLOW;
-                let fd =
-                    rustix::fs::openat(&fds.dst, name, flags, Mode::from_raw_mode(initial as _))
-                        .map_err(|e| match e {
-                            Errno::EXIST => (
-                                Operation::DestinationExists,
-                                io::Error::new(io::ErrorKind::AlreadyExists, "file exists"),
-                            ),
-                            e => (Operation::CreateFile, e.into()),
-                        })?;
-                (name.to_owned(), fd)
-            }
-            (None, None) => self.create_temp(fds, name, initial)?,
-        };
-        // A failed copy removes its file (temporary or, in a staging
-        // tree, under its name).
-        let guard = matches!(finish, Finish::Rename | Finish::Named).then(|| TempGuard {
-            dir: fds.dst.as_fd(),
-            name: &tmp_name,
-        });
-        let tmp = File::from(tmp);
-        let mut fallbacks = Vec::new();
-
-        let plan = self.plan(src_meta, fds, &tmp);
-        let pair = (meta.dev, fds.dst_dev);
-        let (method, bytes) = ladder::run(&plan, self.copy.reflink, &mut fallbacks, |m, at| {
-            let step = if m == Method::Reflink {
-                match ficlone(src, &tmp) {
-                    // A clone that reports success but left the file empty
-                    // (a filter answering 0) copied nothing: fall back, and
-                    // do not clone between these filesystems again. One of
-                    // another size cloned a source that changed meanwhile:
-                    // kept with a warning, as for a single file. The first
-                    // clone of each pair is checked; once one was real, the
-                    // others are trusted (one system call less per file).
-                    Ok(()) if src_meta.len() > 0 && !self.verified(pair) => match tmp.metadata() {
-                        Ok(m) if m.len() == 0 => {
-                            self.refuse(pair, Method::Reflink);
-                            Step::Unsupported(io::Error::new(
-                                io::ErrorKind::Unsupported,
-                                "clone reported success but the copy is empty",
-                            ))
-                        }
-                        Ok(m) => {
-                            self.clone_verified
-                                .write()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .insert(pair);
-                            Step::Done(m.len())
-                        }
-                        Err(e) => Step::Failed(e),
-                    },
-                    Ok(()) => Step::Done(src_meta.len()),
-                    Err(e) if may_fall_back(&e) => Step::Unsupported(e),
-                    Err(e) => Step::Failed(e),
-                }
-            } else {
-                run_method_sized(m, at, src, src_meta, &tmp, &self.copy, &mut warnings, true)
-            };
-            // Refused between these filesystems for good: not tried again
-            // for this pair, which saves the call (and the reset after it)
-            // for every further file.
-            if let Step::Unsupported(e) = &step
-                && refused_for_the_pair(e)
-            {
-                self.refuse(pair, m);
-            }
-            step
-        })?;
-
-        // A clone is one consistent snapshot of the source, taken under its
-        // lock; data copied in steps can mix two versions.
-        if !method.is_clone() {
-            crate::policy::check_unchanged(src, src_meta, bytes, &self.copy, &mut warnings)?;
-        }
-        // Written in place, the destination keeps its owner, permissions,
-        // ACLs and attributes: only its data and times are the source's.
-        let fresh_file = finish != Finish::InPlace;
-        if self.copy.preserve_xattrs && fresh_file {
-            super::linux::copy_xattrs(src, &tmp, &mut warnings);
-        }
-        let mut chowned = false;
-        if fresh_file && self.root && (meta.uid != self.euid || meta.gid != fds.dst_gid) {
-            rustix::fs::fchown(
-                &tmp,
-                Some(rustix::fs::Uid::from_raw(meta.uid)),
-                Some(rustix::fs::Gid::from_raw(meta.gid)),
-            )
-            .map_err(|e| (Operation::SetOwner, e.into()))?;
-            chowned = true;
-        }
-        if self.copy.preserve_mode && fresh_file {
-            let want = self.keep_mode(meta.mode);
-            if want != meta.mode & 0o7777 {
-                warnings.push(Warning::SetidDropped);
-            }
-            // The file was created with the source's bits minus the umask;
-            // a chown clears set-user-ID and set-group-ID.
-            if want != initial & !self.umask || (chowned && want & 0o6000 != 0) {
-                rustix::fs::fchmod(&tmp, Mode::from_raw_mode(want as _))
-                    .map_err(|e| (Operation::SetPermissions, e.into()))?;
-            }
-        }
-        if self.copy.preserve_times {
-            rustix::fs::futimens(&tmp, &meta.times())
-                .map_err(|e| (Operation::SetTimes, e.into()))?;
-        }
-        if self.copy.fsync {
-            tmp.sync_all().map_err(|e| (Operation::Sync, e))?;
-        }
-        let placed = match finish {
-            Finish::Rename => self.rename(fds, &tmp_name, name)?,
-            Finish::Link => {
-                link_anonymous(&tmp, &fds.dst, name).map_err(|e| (Operation::CreateFile, e))?;
-                true
-            }
-            Finish::Named | Finish::InPlace => true,
-        };
-        if placed && let Some(g) = guard {
-            std::mem::forget(g);
-        }
+        let copied = pipeline::copy_open(
+            src,
+            src_meta,
+            &mut target,
+            &mover,
+            &self.copy,
+            defaults,
+            &mut warnings,
+        )?;
         Ok(CopyReport {
             destination: PathBuf::new(),
-            bytes,
-            method,
-            fallbacks,
+            bytes: copied.bytes,
+            method: copied.method,
+            fallbacks: copied.fallbacks,
             elapsed: start.elapsed(),
             warnings,
             // `Skip`: a file that appeared meanwhile is kept.
-            skipped: (!placed).then_some(Skipped::Exists),
+            skipped: (!copied.placed).then_some(Skipped::Exists),
         })
+    }
+
+    /// The new file for `name` in `fds.dst`, created with `mode` minus the
+    /// umask. In a directory this copy created, nothing is there to
+    /// replace: the data goes into an anonymous file (`O_TMPFILE`) that
+    /// `linkat` names once complete. A reader never sees a partial file, a
+    /// crash leaves none, and the directory is updated once (a temporary
+    /// name and a rename update it twice more: on ext4 the largest cost of
+    /// a small file). Where it is refused, and in a directory that existed
+    /// before, the file is written under a temporary name and renamed into
+    /// place. Never under its final name: a crash would leave a partial
+    /// file there. (On Btrfs an anonymous file costs more than a named one;
+    /// the guarantee wins.) In a new directory of a staging tree, no one
+    /// can see the file before the tree is renamed into place: it is
+    /// created under its own name (one `linkat` less per file). Timings:
+    /// bench/RESULTS.md, "Staging, anonymous files and temporary names".
+    fn target<'f>(
+        &self,
+        fds: &'f DirFds,
+        name: &'f CStr,
+        mode: u32,
+        in_place: Option<OwnedFd>,
+    ) -> std::result::Result<DirTarget<'f>, (Operation, io::Error)> {
+        let target = |file: OwnedFd, finish, tmp_name| DirTarget {
+            dir: fds.dst.as_fd(),
+            name,
+            file: File::from(file),
+            finish,
+            tmp_name,
+            placed: false,
+        };
+        if let Some(fd) = in_place {
+            return Ok(target(fd, Finish::InPlace, name.to_owned()));
+        }
+        if self.staged && fds.fresh {
+            let flags =
+                OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+            let fd = rustix::fs::openat(&fds.dst, name, flags, Mode::from_raw_mode(mode as _))
+                .map_err(|e| match e {
+                    Errno::EXIST => policy::exists_error(),
+                    e => (Operation::CreateFile, e.into()),
+                })?;
+            return Ok(target(fd, Finish::Named, name.to_owned()));
+        }
+        if fds.fresh && self.tmpfile.load(Ordering::Relaxed) {
+            match create_anonymous(&fds.dst, c".", mode) {
+                Ok(Some(file)) => return Ok(target(file.into(), Finish::Link, CString::default())),
+                // Kernels before 3.11 and filesystems without it.
+                Ok(None) => self.tmpfile.store(false, Ordering::Relaxed),
+                Err(e) => return Err((Operation::CreateFile, e)),
+            }
+        }
+        let (tmp_name, fd) = self.create_temp(fds, name, mode)?;
+        Ok(target(fd, Finish::Rename, tmp_name))
     }
 
     fn create_temp(
@@ -1271,45 +1153,6 @@ impl Engine<'_> {
         Err((Operation::CreateTemporary, last.into()))
     }
 
-    /// Renames a finished temporary entry over `name` (or next to nothing,
-    /// with no-clobber).
-    fn rename(
-        &self,
-        fds: &DirFds,
-        tmp: &CStr,
-        name: &CStr,
-    ) -> std::result::Result<bool, (Operation, io::Error)> {
-        let r = match self.copy.overwrite {
-            Overwrite::Replace | Overwrite::Older => {
-                rustix::fs::renameat(&fds.dst, tmp, &fds.dst, name)
-            }
-            Overwrite::NoClobber | Overwrite::Skip => {
-                match rustix::fs::renameat_with(
-                    &fds.dst,
-                    tmp,
-                    &fds.dst,
-                    name,
-                    RenameFlags::NOREPLACE,
-                ) {
-                    Err(Errno::INVAL | Errno::NOSYS) => {
-                        rustix::fs::linkat(&fds.dst, tmp, &fds.dst, name, AtFlags::empty())
-                            .and_then(|()| rustix::fs::unlinkat(&fds.dst, tmp, AtFlags::empty()))
-                    }
-                    r => r,
-                }
-            }
-        };
-        match r {
-            Ok(()) => Ok(true),
-            Err(Errno::EXIST) if self.copy.overwrite == Overwrite::Skip => Ok(false),
-            Err(Errno::EXIST) => Err((
-                Operation::DestinationExists,
-                io::Error::new(io::ErrorKind::AlreadyExists, "File exists"),
-            )),
-            Err(e) => Err((Operation::Rename, e.into())),
-        }
-    }
-
     /// The methods to try for one file: [`super::linux::plan_for`] with the
     /// per-filesystem answers remembered.
     fn plan(&self, src: &Metadata, fds: &DirFds, dst: &File) -> Vec<Method> {
@@ -1318,7 +1161,7 @@ impl Engine<'_> {
             &self.copy,
             src.len(),
             |m| self.is_refused(pair, m),
-            || self.never_clones(fds, dst),
+            || self.fs_kind(fds, dst),
         )
     }
 
@@ -1338,6 +1181,14 @@ impl Engine<'_> {
             .insert((from, to, method));
     }
 
+    /// Remembers that a clone between this device pair copied for real.
+    fn verify(&self, pair: (u64, u64)) {
+        self.clone_verified
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pair);
+    }
+
     /// Whether a clone between this (source, destination) device pair was
     /// already seen to copy for real.
     fn verified(&self, pair: (u64, u64)) -> bool {
@@ -1347,17 +1198,18 @@ impl Engine<'_> {
             .contains(&pair)
     }
 
-    fn never_clones(&self, fds: &DirFds, dst: &File) -> bool {
+    /// The destination's filesystem, asked once per device.
+    fn fs_kind(&self, fds: &DirFds, dst: &File) -> FsKind {
         if let Some(&v) = self
-            .never_clones
+            .fs_kinds
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&fds.dst_dev)
         {
             return v;
         }
-        let v = copy_file_range_never_clones(dst);
-        self.never_clones
+        let v = FsKind::of(dst);
+        self.fs_kinds
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(fds.dst_dev, v);
@@ -1421,7 +1273,7 @@ impl Engine<'_> {
             Err(Errno::EXIST) if self.copy.overwrite == Overwrite::Replace => {
                 let tmp = Self::temp_name(name);
                 make(fds.dst.as_fd(), &tmp).map_err(|e| (Operation::CreateTemporary, e.into()))?;
-                let placed = self.rename(fds, &tmp, name);
+                let placed = file::rename(fds.dst.as_fd(), &tmp, name, self.copy.overwrite);
                 if !matches!(placed, Ok(true)) {
                     let _ = rustix::fs::unlinkat(&fds.dst, &tmp, AtFlags::empty());
                 }
@@ -1538,18 +1390,6 @@ impl Engine<'_> {
         self.finish_entry(fds, name, &meta)
             .map_err(|(op, e)| Error::new(op, dst_path(), e))?;
         Ok(Done::Fifo)
-    }
-}
-
-/// Removes a temporary entry unless forgotten.
-struct TempGuard<'a> {
-    dir: BorrowedFd<'a>,
-    name: &'a CStr,
-}
-
-impl Drop for TempGuard<'_> {
-    fn drop(&mut self) {
-        let _ = rustix::fs::unlinkat(self.dir, self.name, AtFlags::empty());
     }
 }
 

@@ -22,6 +22,7 @@
 //! | `may_write` | whether the caller may write an existing destination |
 //! | `other_links` | further hard links of a destination about to be replaced |
 //! | `keep_owner` | as root, the source's owner and group on the new file |
+//! | `needs_permissions` | whether the new file's bits still differ from the source's |
 //! | `changed` | whether the source changed while it was copied |
 //! | `anonymous_in`, `name_anonymous` | a file without a name (`O_TMPFILE`), named once complete |
 
@@ -29,14 +30,18 @@
 mod unix;
 #[cfg(unix)]
 pub(crate) use unix::{
-    changed, keep_owner, make_tree_removable, may_write, other_links, process_alive,
+    changed, keep_owner, make_tree_removable, may_write, needs_permissions, other_links,
+    process_alive,
 };
 
 /// Whether the caller may write the existing file at `path`: its
 /// read-only attribute.
 #[cfg(not(unix))]
-pub(crate) fn may_write(path: &std::path::Path) -> bool {
-    std::fs::metadata(path).map_or(true, |m| !m.permissions().readonly())
+pub(crate) fn may_write(path: &std::path::Path) -> std::io::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.permissions().readonly() => Err(std::io::ErrorKind::PermissionDenied.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Other names of a file: not told here.
@@ -47,8 +52,23 @@ pub(crate) fn other_links(_meta: &std::fs::Metadata) -> u64 {
 
 /// Owners are not copied here.
 #[cfg(not(unix))]
-pub(crate) fn keep_owner(_file: &std::fs::File, _src: &std::fs::Metadata) -> std::io::Result<bool> {
+pub(crate) fn keep_owner(
+    _file: &std::fs::File,
+    _src: &std::fs::Metadata,
+    _gid: Option<u32>,
+) -> std::io::Result<bool> {
     Ok(false)
+}
+
+/// Permissions are always set here.
+#[cfg(not(unix))]
+pub(crate) fn needs_permissions(
+    _perm: &std::fs::Permissions,
+    _src: &std::fs::Metadata,
+    _umask: Option<u32>,
+    _chowned: bool,
+) -> bool {
+    true
 }
 
 /// Whether the source changed while copied: size, modification time, or
@@ -92,6 +112,8 @@ pub(crate) fn name_anonymous(_file: &std::fs::File, _to: &std::path::Path) -> st
 #[cfg_attr(not(windows), allow(dead_code))]
 mod block_clone_plan;
 
+#[cfg(target_os = "linux")]
+mod fs_kind;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]

@@ -158,6 +158,7 @@ fn keeps_the_modification_time_to_100_ns() {
     let dst_file = create_temp(&tmp, 0).unwrap();
     let step = run_method(
         Method::ReadWrite,
+        0,
         &src_file,
         &meta,
         &dst_file,
@@ -541,6 +542,7 @@ fn block_clone_declines_cleanly_and_the_next_method_copies() {
     let opts = CopyOptions::new();
     let step = run_method(
         Method::BlockClone,
+        0,
         &src,
         &meta,
         &dst,
@@ -562,7 +564,15 @@ fn block_clone_declines_cleanly_and_the_next_method_copies() {
     let after = dst.metadata().unwrap();
     assert_eq!(after.len(), 0);
     assert_eq!(after.file_attributes() & wfs::FILE_ATTRIBUTE_SPARSE_FILE, 0);
-    let step = run_method(Method::ReadWrite, &src, &meta, &dst, &opts, &mut Vec::new());
+    let step = run_method(
+        Method::ReadWrite,
+        0,
+        &src,
+        &meta,
+        &dst,
+        &opts,
+        &mut Vec::new(),
+    );
     assert!(
         matches!(step, Step::Done(n) if n == data.len() as u64),
         "{step:?}"
