@@ -24,10 +24,13 @@ for i in $(seq "$rounds"); do
     run "^BenchmarkLargeFile/impl=$impl\$" 3x large.txt
   done
   run '^BenchmarkClone$' 20x clone.txt
+  run '^BenchmarkCreateFloor$' 3x floor.txt
 done
 echo "== 2,000 x 4 KiB files, ext4 (ns/op is per 2,000 files) =="
 "$benchstat" -col /impl "$out/small.txt"
 echo "== 256 MiB, ext4 =="
 "$benchstat" -col /impl "$out/large.txt"
+echo "== the floor: 2,000 new 4 KiB files, O_EXCL create vs O_TMPFILE + linkat, ext4 =="
+"$benchstat" -col /how "$out/floor.txt"
 echo "== 256 MiB clone, Btrfs and XFS (fastcopy only) =="
 "$benchstat" "$out/clone.txt"

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // rccCopyFile is the baseline: what RCC's pathlib.CopyFile does, written
@@ -193,4 +195,47 @@ func (m *cpuMeter) start() { m.since = cpuTime() }
 func (m *cpuMeter) stop()  { m.total += cpuTime() - m.since }
 func (m *cpuMeter) report(b *testing.B) {
 	b.ReportMetric(float64(m.total)/float64(b.N), "cpu-ns/op")
+}
+
+// The floor under BenchmarkSmallFiles: 2,000 new 4 KiB files made the way
+// RCC makes them (O_EXCL create under the final name) and the way fastcopy
+// must (an anonymous O_TMPFILE, linked when complete, so that a kill leaves
+// nothing), the data written from memory.
+func BenchmarkCreateFloor(b *testing.B) {
+	data := pattern(4096, 1)
+	for _, how := range []string{"excl", "tmpfile"} {
+		b.Run("how="+how, func(b *testing.B) {
+			dir := benchDir(b, "ext4")
+			b.ReportAllocs()
+			for n := 0; n < b.N; n++ {
+				b.StopTimer()
+				dst := filepath.Join(dir, "dst"+strconv.Itoa(n))
+				os.Mkdir(dst, 0o755)
+				b.StartTimer()
+				for i := 0; i < 2000; i++ {
+					p := filepath.Join(dst, "f"+strconv.Itoa(i))
+					var fd int
+					var err error
+					if how == "excl" {
+						fd, err = unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
+					} else {
+						fd, err = unix.Open(dst, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o644)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					unix.Pwrite(fd, data, 0)
+					if how == "tmpfile" {
+						if err := unix.Linkat(fd, "", unix.AT_FDCWD, p, unix.AT_EMPTY_PATH); err != nil {
+							b.Fatal(err)
+						}
+					}
+					unix.Close(fd)
+				}
+				b.StopTimer()
+				os.RemoveAll(dst)
+				b.StartTimer()
+			}
+		})
+	}
 }
