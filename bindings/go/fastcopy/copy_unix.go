@@ -13,6 +13,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// lazyMax: below this size CopyFile's target is looked at only when it
+// turns out to exist.
+const lazyMax = 1 << 20
+
 // job is one file copy on a Unix system.
 type job struct {
 	ctx    context.Context
@@ -66,8 +70,10 @@ func platformCopy(ctx context.Context, source, target string, o *Options, r *Rep
 	// renamed to its name without replacing (EEXIST), and only then is it
 	// examined (persist). A missing target, the common case, costs no
 	// lookup before the copy. The cp semantics need to know first where
-	// the copy goes.
-	j.lazy = !o.IntoDirectory && o.ReplaceSymlink
+	// the copy goes. Files of 1 MiB or more are checked first all the same:
+	// copying them only to find the name taken would cost more than the
+	// lookup saves.
+	j.lazy = !o.IntoDirectory && o.ReplaceSymlink && j.st.Size < lazyMax
 	if j.lazy {
 		j.dest = target
 	} else if err := j.resolve(target); err != nil {

@@ -108,9 +108,9 @@
 //     A named temporary where O_TMPFILE is refused. Rust: the same since
 //     issue 13 (Go does not yet remove leftovers of dead processes'
 //     named temporaries, which only exist where O_TMPFILE is refused).
-//   - With RCC's semantics the target is looked at only when linking finds
-//     it exists (no lookup before the copy for a new file); the checks and
-//     their order are the same.
+//   - With RCC's semantics a file under 1 MiB looks at its target only
+//     when linking finds that it exists (no lookup before the copy of a
+//     new file); the checks and their order are the same.
 //
 // macOS (Rust: sys/macos.rs): fclonefileat → read/write loop with holes
 // kept. Rust uses fcopyfile after the clone; it lives in libSystem and
