@@ -484,7 +484,7 @@ mod tests {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
 
-    /// `fastcopy clean` (stale::temporary_owner) must recognise what a tree
+    /// `fastcopy --clean` (stale::temporary_owner) must recognise what a tree
     /// copy leaves when it is killed.
     #[test]
     fn tree_temporary_names_are_recognised_as_ours() {
