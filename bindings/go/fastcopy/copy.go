@@ -93,3 +93,12 @@ func tempPath(dest string) string {
 func mkdirAllParent(dest string) error {
 	return os.MkdirAll(filepath.Dir(dest), 0o777)
 }
+
+// hardLinksWarning: the words of the Rust library's
+// Warning::ReplacedHardLinks.
+func hardLinksWarning(links uint64) string {
+	if links == 1 {
+		return "the replaced destination had 1 other hard link, which keeps the old content"
+	}
+	return "the replaced destination had " + strconv.FormatUint(links, 10) + " other hard links, which keep the old content"
+}

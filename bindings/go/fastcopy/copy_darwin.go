@@ -26,12 +26,20 @@ func (j *job) linkAnonymous() error { return errors.New("fastcopy: no anonymous 
 
 func (j *job) setTimes() error {
 	ts := []unix.Timespec{j.st.Atim, j.st.Mtim}
-	return unix.UtimesNanoAt(unix.AT_FDCWD, j.tmp.path, ts, unix.AT_SYMLINK_NOFOLLOW)
+	p := j.tmp.path
+	if j.tmp.inPlace {
+		p = j.dest
+	}
+	return unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW)
 }
 
 func (j *job) copyData() error {
 	o, r, size := j.o, j.r, j.st.Size
-	if o.Reflink == ReflinkAlways || (o.Reflink == ReflinkAuto && size > 0) {
+	if j.tmp.inPlace && o.Reflink == ReflinkAlways {
+		// fclonefileat makes a new file; it cannot clone into the target.
+		return pathError("clone", j.source, kind(ErrNotSupported, nil, "cannot clone into an existing file in place"))
+	}
+	if !j.tmp.inPlace && (o.Reflink == ReflinkAlways || (o.Reflink == ReflinkAuto && size > 0)) {
 		if err := j.clonefile(); err == nil {
 			r.Method, r.Cloned, r.Bytes = MethodClonefile, true, size
 			return nil

@@ -118,11 +118,15 @@ var procFD = sync.OnceValue(func() bool {
 	return unix.Stat("/proc/self/fd", &st) == nil
 })
 
+// testNoTmpfile, set only by tests, makes openTemp behave as where
+// O_TMPFILE is refused (the named-temporary fallback).
+var testNoTmpfile bool
+
 // openTemp creates the anonymous file (O_TMPFILE) the data goes into: a
 // kill at any moment leaves nothing behind. Where the filesystem or kernel
 // refuses it, a named hidden temporary. Rust (issue 13): the same.
 func (j *job) openTemp(mode uint32) error {
-	if procFD() {
+	if procFD() && !testNoTmpfile {
 		dir := dirOf(j.dest)
 		var fd int
 		err := retryEINTR(func() (e error) {
@@ -159,7 +163,9 @@ func dirOf(p string) string {
 // the no-clobber rule). An existing one with Overwrite: linkat to a hidden
 // name, then rename over the destination (atomic replacement).
 func (j *job) linkAnonymous() error {
-	if !j.exists || !j.o.Overwrite {
+	m := j.o.mode()
+	replace := m == OverwriteReplace || m == OverwriteOlder
+	if !j.exists || !replace {
 		err := j.linkTo(j.dest)
 		if err == nil {
 			j.tmp.done = true
@@ -173,8 +179,8 @@ func (j *job) linkAnonymous() error {
 				return err
 			}
 		}
-		if !j.o.Overwrite {
-			return existError(j.dest)
+		if !replace {
+			return j.taken()
 		}
 	}
 	for i := 0; ; i++ {

@@ -22,6 +22,8 @@ type pjob struct {
 	r            *Report
 	source, dest string
 	exists       bool
+	skip         Skipped
+	inPlace      bool
 	st           fs.FileInfo
 	tmp          string
 	tmpDone      bool
@@ -56,6 +58,13 @@ func platformCopy(ctx context.Context, source, target string, o *Options, r *Rep
 		return err
 	}
 	r.Destination = j.dest
+	if j.skip != NotSkipped {
+		r.Skipped = j.skip
+		return nil
+	}
+	if j.inPlace {
+		return j.copyInPlace()
+	}
 	if err := j.copyData(); err != nil {
 		return err
 	}
@@ -84,8 +93,13 @@ func platformCopy(ctx context.Context, source, target string, o *Options, r *Rep
 			return err
 		}
 	}
-	if err := renameInto(j.tmp, j.dest, o.Overwrite); err != nil {
+	m := o.mode()
+	if err := renameInto(j.tmp, j.dest, m == OverwriteReplace || m == OverwriteOlder); err != nil {
 		if os.IsExist(err) {
+			if m == OverwriteSkip {
+				r.Skipped, r.Bytes = SkippedExists, 0
+				return nil
+			}
 			return existError(j.dest)
 		}
 		return err
@@ -149,7 +163,12 @@ func (j *pjob) resolve(target string) error {
 		} else if !j.o.ReplaceSymlink {
 			return pathError("open", dest, kind(fs.ErrNotExist, syscall.ENOENT, "not writing through a dangling symlink"))
 		}
-		if !j.o.Overwrite {
+		var dmt int64
+		if !dangling {
+			dmt = st.ModTime().UnixNano()
+		}
+		skip, ok := onExisting(j.o.mode(), j.st.ModTime().UnixNano(), dmt, !dangling)
+		if !ok {
 			return existError(dest)
 		}
 		if isLink && !j.o.ReplaceSymlink {
@@ -157,9 +176,62 @@ func (j *pjob) resolve(target string) error {
 				return err
 			}
 		}
+		if skip != NotSkipped {
+			j.dest, j.exists, j.skip = dest, true, skip
+			return nil
+		}
+		if !dangling && !(isLink && j.o.ReplaceSymlink) {
+			if j.o.InPlace && st.Mode().Perm()&0o200 != 0 {
+				j.inPlace = true
+			} else if n := linkCount(st); n > 1 {
+				j.r.Warnings = append(j.r.Warnings, hardLinksWarning(n-1))
+			}
+		}
 		j.dest, j.exists = dest, true
 		return nil
 	}
+}
+
+// copyInPlace writes into the existing target (Options.InPlace): truncated,
+// then the data; the target keeps its permissions. Not atomic.
+func (j *pjob) copyInPlace() error {
+	if j.o.Reflink == ReflinkAlways {
+		return pathError("clone", j.source, kind(ErrNotSupported, nil, "cannot clone into an existing file in place"))
+	}
+	src, err := os.Open(j.source)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(j.dest, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	n, err := j.pump(src, dst)
+	if err != nil {
+		dst.Close()
+		return err
+	}
+	j.r.Method, j.r.Bytes = MethodReadWrite, n
+	if j.o.Fsync {
+		if err := dst.Sync(); err != nil {
+			dst.Close()
+			return err
+		}
+	}
+	if err := dst.Close(); err != nil {
+		return err
+	}
+	if n != j.st.Size() {
+		if !j.o.AcceptChangingSource {
+			return pathError("copy", j.source, ErrSourceChanged)
+		}
+		j.r.Warnings = append(j.r.Warnings, "source changed while it was being copied (accepted)")
+	}
+	if j.o.PreserveTimes {
+		return os.Chtimes(j.dest, j.atime, j.mtime)
+	}
+	return nil
 }
 
 // readWrite copies the data with a buffer into a new temporary, checking
@@ -174,34 +246,41 @@ func (j *pjob) readWrite() error {
 	if err != nil {
 		return err
 	}
+	done, err := j.pump(src, dst)
+	if err != nil {
+		dst.Close()
+		return err
+	}
+	j.r.Method, j.r.Bytes = MethodReadWrite, done
+	return dst.Close()
+}
+
+// pump copies src to dst with a buffer, checking the context between
+// chunks.
+func (j *pjob) pump(src, dst *os.File) (int64, error) {
 	buf := make([]byte, 256<<10)
 	var done int64
 	for {
 		n, rerr := src.Read(buf)
 		if n > 0 {
 			if _, err := dst.Write(buf[:n]); err != nil {
-				dst.Close()
-				return err
+				return done, err
 			}
 			done += int64(n)
 			if j.o.Progress != nil {
 				j.o.Progress(done, j.st.Size())
 			}
 			if err := j.ctx.Err(); err != nil {
-				dst.Close()
-				return pathError("copy", j.dest, err)
+				return done, pathError("copy", j.dest, err)
 			}
 		}
 		if rerr == io.EOF {
-			break
+			return done, nil
 		}
 		if rerr != nil {
-			dst.Close()
-			return rerr
+			return done, rerr
 		}
 	}
-	j.r.Method, j.r.Bytes = MethodReadWrite, done
-	return dst.Close()
 }
 
 func (j *pjob) createTemp() (*os.File, error) {

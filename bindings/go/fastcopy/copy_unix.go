@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -29,7 +31,11 @@ type job struct {
 	exists bool
 	// lazy: the target is examined only if it turns out to exist.
 	lazy bool
-	src  int
+	// skip: the target exists and is left alone (OverwriteSkip/Older).
+	skip Skipped
+	// inPlace: the data goes into the existing target's inode.
+	inPlace bool
+	src     int
 	st   unix.Stat_t
 	tmp  tempFile
 }
@@ -40,7 +46,10 @@ type tempFile struct {
 	fd   int
 	path string // "" while anonymous
 	anon bool
-	st   unix.Stat_t
+	// inPlace: fd is the existing target, opened for writing; nothing to
+	// rename or remove.
+	inPlace bool
+	st      unix.Stat_t
 	done bool
 }
 
@@ -73,13 +82,25 @@ func platformCopy(ctx context.Context, source, target string, o *Options, r *Rep
 	// the copy goes. Files of 1 MiB or more are checked first all the same:
 	// copying them only to find the name taken would cost more than the
 	// lookup saves.
-	j.lazy = !o.IntoDirectory && o.ReplaceSymlink && j.st.Size < lazyMax
+	// Skip, Older and InPlace need to see the target first.
+	m := o.mode()
+	j.lazy = !o.IntoDirectory && o.ReplaceSymlink && j.st.Size < lazyMax && !o.InPlace &&
+		(m == OverwriteReplace || m == OverwriteNoClobber)
 	if j.lazy {
 		j.dest = target
 	} else if err := j.resolve(target); err != nil {
 		return err
 	}
 	r.Destination = j.dest
+	if j.skip != NotSkipped {
+		r.Skipped = j.skip
+		return nil
+	}
+	if j.inPlace {
+		if err := j.openInPlace(); err != nil {
+			return err
+		}
+	}
 	if err := j.copyData(); err != nil {
 		return err
 	}
@@ -196,20 +217,35 @@ func (j *job) resolve(target string) error {
 		} else if !j.o.ReplaceSymlink {
 			return pathError("open", dest, kind(fs.ErrNotExist, syscall.ENOENT, "not writing through a dangling symlink"))
 		}
-		if !j.o.Overwrite {
+		// The overwrite mode decides (Rust: policy::on_existing, which
+		// compares the times of the file a link points to; a dangling
+		// link has none and is replaced).
+		skip, ok := onExisting(j.o.mode(), j.st.Mtim.Nano(), st.Mtim.Nano(), !dangling)
+		if !ok {
 			return existError(dest)
+		}
+		if skip != NotSkipped {
+			j.dest, j.exists, j.skip = dest, true, skip
+			return nil
 		}
 		if !dangling && !(isLink && j.o.ReplaceSymlink) {
 			// An existing file the caller may not write is refused like
 			// cp does ("Permission denied"), unless Force. Rust: the same
 			// (sys::unix::may_write).
-			if !j.o.Force {
+			writable := true
+			if !j.o.Force || j.o.InPlace {
 				if err := unix.Faccessat(unix.AT_FDCWD, dest, unix.W_OK, unix.AT_EACCESS); err == unix.EACCES || err == unix.EPERM {
-					return pathError("open", dest, syscall.EACCES)
+					if !j.o.Force {
+						return pathError("open", dest, syscall.EACCES)
+					}
+					writable = false
 				}
 			}
-			if st.Nlink > 1 {
-				j.r.Warnings = append(j.r.Warnings, "the replaced file had other hard links, which keep the old content")
+			if j.o.InPlace && writable {
+				// Rust: copy_file opens the destination with truncate.
+				j.inPlace = true
+			} else if st.Nlink > 1 {
+				j.r.Warnings = append(j.r.Warnings, hardLinksWarning(uint64(st.Nlink)-1))
 			}
 		}
 		if isLink && !j.o.ReplaceSymlink {
@@ -226,11 +262,33 @@ func (j *job) resolve(target string) error {
 	}
 }
 
+// openInPlace opens the existing target for writing, truncated (Options.InPlace;
+// Rust: copy_file's InPlace). Not atomic: from here on the target holds
+// what was written so far.
+func (j *job) openInPlace() error {
+	var fd int
+	err := retryEINTR(func() (e error) {
+		fd, e = unix.Open(j.dest, unix.O_RDWR|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		return e
+	})
+	if err != nil {
+		return pathError("open", j.dest, err)
+	}
+	j.tmp.fd, j.tmp.inPlace = fd, true
+	if err := unix.Fstat(fd, &j.tmp.st); err != nil {
+		return pathError("stat", j.dest, err)
+	}
+	return nil
+}
+
 // createTemp makes the file the data goes into, in the destination's
 // directory, with the source's permission bits (minus the umask): never
 // more open than the source while it is written. Creates missing parents
 // when the directory is missing and Options.CreateParents is set.
 func (j *job) createTemp() error {
+	if j.tmp.fd >= 0 {
+		return nil // InPlace: the target itself
+	}
 	mode := uint32(j.st.Mode & 0o777)
 	err := j.openTemp(mode)
 	if err == unix.ENOENT && j.o.CreateParents {
@@ -253,6 +311,12 @@ func (j *job) createTemp() error {
 // openNamedTemp creates a hidden temporary next to the destination,
 // exclusively (O_EXCL), trying new names on a collision.
 func (j *job) openNamedTemp(mode uint32) error {
+	// Named temporaries can be left by a killed copy: those of dead
+	// processes for this destination go now (Rust: PathTarget::create,
+	// stale::remove_stale_for).
+	for _, p := range removeStaleFor(j.dest) {
+		j.r.Warnings = append(j.r.Warnings, "removed '"+p+"', left by an interrupted copy")
+	}
 	var last error
 	for i := 0; i < 16; i++ {
 		p := tempPath(j.dest)
@@ -271,6 +335,84 @@ func (j *job) openNamedTemp(mode uint32) error {
 		last = err
 	}
 	return last
+}
+
+// removeStaleFor removes the temporary files next to dest whose names
+// start with dest's prefix (.NAME.fastcopy-tmp-) and whose process is no
+// longer alive, and returns their paths. Rust: stale::remove_stale_for:
+// only names that parse (temporaryOwner), only regular files (a link or a
+// directory of that name is left alone), never this process's, and only
+// when kill(pid, 0) answers ESRCH (EPERM: alive, another user's). Best
+// effort: the copy goes on whatever happens here.
+func removeStaleFor(dest string) []string {
+	dir, name := filepath.Split(dest)
+	if len(name) > 180 {
+		name = name[:180]
+	}
+	prefix := "." + name + TempMarker
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil
+	}
+	names, _ := f.Readdirnames(-1)
+	f.Close()
+	self := os.Getpid()
+	var removed []string
+	for _, n := range names {
+		if !strings.HasPrefix(n, prefix) {
+			continue
+		}
+		pid, ok := temporaryOwner(n)
+		if !ok || pid == self || unix.Kill(pid, 0) != unix.ESRCH {
+			continue
+		}
+		p := filepath.Join(dir, n)
+		var st unix.Stat_t
+		if unix.Lstat(p, &st) != nil || !isRegular(&st) {
+			continue
+		}
+		if unix.Unlink(p) == nil {
+			removed = append(removed, p)
+		}
+	}
+	return removed
+}
+
+// temporaryOwner is the process id recorded in the name of a fastcopy
+// temporary (.NAME.fastcopy-tmp-PID-N-NANOS from a single copy,
+// .NAME.fastcopy-tmp-PID-N from a tree copy, hexadecimal parts of at most
+// 16 digits, a pid of 32 bits other than 0). Rust: stale::temporary_owner.
+func temporaryOwner(name string) (int, bool) {
+	if !strings.HasPrefix(name, ".") {
+		return 0, false
+	}
+	i := strings.LastIndex(name, TempMarker)
+	if i < 0 {
+		return 0, false
+	}
+	parts := strings.Split(name[i+len(TempMarker):], "-")
+	if len(parts) != 2 && len(parts) != 3 {
+		return 0, false
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 16 {
+			return 0, false
+		}
+		for k := 0; k < len(p); k++ {
+			c := p[k]
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return 0, false
+			}
+		}
+	}
+	pid, err := strconv.ParseUint(parts[0], 16, 32)
+	if err != nil || pid == 0 || pid > 1<<31-1 {
+		return 0, false
+	}
+	return int(pid), true
 }
 
 // checkUnchanged fails the copy when the source's size, mtime or ctime
@@ -302,6 +444,11 @@ func (j *job) finish() error {
 	// library's one rule for files and trees); otherwise it is the
 	// caller's.
 	chowned := false
+	if j.tmp.inPlace {
+		// The target keeps its owner and permission bits (Rust: metadata
+		// only for a new file); times and fsync as asked.
+		return j.finishTimes()
+	}
 	if os.Geteuid() == 0 && (j.tmp.st.Uid != j.st.Uid || j.tmp.st.Gid != j.st.Gid) {
 		if err := unix.Fchown(j.tmp.fd, int(j.st.Uid), int(j.st.Gid)); err != nil {
 			return pathError("chown", j.dest, err)
@@ -322,6 +469,10 @@ func (j *job) finish() error {
 			}
 		}
 	}
+	return j.finishTimes()
+}
+
+func (j *job) finishTimes() error {
 	if j.o.PreserveTimes {
 		if err := j.setTimes(); err != nil {
 			return pathError("chtimes", j.dest, err)
@@ -339,11 +490,16 @@ func (j *job) finish() error {
 // in (see linkAnonymous); a named temporary is renamed, atomically
 // refusing an existing destination without Overwrite.
 func (j *job) persist() error {
+	if j.tmp.inPlace {
+		j.tmp.done = true
+		return nil
+	}
 	if j.tmp.anon {
 		return j.linkAnonymous()
 	}
 	var err error
-	if j.o.Overwrite && !j.lazy {
+	m := j.o.mode()
+	if (m == OverwriteReplace || m == OverwriteOlder) && !j.lazy {
 		err = unix.Rename(j.tmp.path, j.dest)
 	} else {
 		err = renameNoReplace(j.tmp.path, j.dest)
@@ -355,13 +511,24 @@ func (j *job) persist() error {
 		}
 	}
 	if err == unix.EEXIST {
-		return existError(j.dest)
+		return j.taken()
 	}
 	if err != nil {
 		return &os.LinkError{Op: "rename", Old: j.tmp.path, New: j.dest, Err: err}
 	}
 	j.tmp.done = true
 	return nil
+}
+
+// taken: the target appeared while the copy ran and the mode does not
+// replace it. OverwriteSkip keeps it and succeeds (Rust: persist answers
+// "not placed"); the copy is discarded.
+func (j *job) taken() error {
+	if j.o.mode() == OverwriteSkip {
+		j.r.Skipped, j.r.Bytes = SkippedExists, 0
+		return nil
+	}
+	return existError(j.dest)
 }
 
 // resolveLate examines a target found to exist when the copy was to be

@@ -23,6 +23,14 @@ func TestUnwritableTargetRefusedUnlessForced(t *testing.T) {
 		if string(mustRead(t, dst)) != "root's" {
 			t.Fatal("target changed")
 		}
+		inPlace := DefaultOptions()
+		inPlace.InPlace = true
+		if _, err := CopyFileWithOptions(src, dst, inPlace); !errors.Is(err, fs.ErrPermission) {
+			t.Fatalf("as nobody, in place: %v, want a permission error", err)
+		}
+		if string(mustRead(t, dst)) != "root's" {
+			t.Fatal("target changed in place")
+		}
 		if err := CopyFile(src, dst, true); err != nil { // RCCOptions: Force
 			t.Fatalf("forced: %v", err)
 		}

@@ -34,6 +34,82 @@ func (m ReflinkMode) String() string {
 	return "ReflinkMode(?)"
 }
 
+// OverwriteMode says what a copy does when the target exists. The same four
+// modes as the Rust library's Overwrite (crates/fastcopy/src/options.rs,
+// decided by policy.rs) and the CLI's --update; single files and trees
+// (TreeOptions.File) share it.
+type OverwriteMode uint8
+
+const (
+	// OverwriteDefault follows Options.Overwrite: OverwriteReplace when it
+	// is true, OverwriteNoClobber when it is false (the zero value, so
+	// that code setting only Overwrite keeps its meaning).
+	OverwriteDefault OverwriteMode = iota
+	// OverwriteReplace replaces an existing target (atomically, unless
+	// Options.InPlace).
+	OverwriteReplace
+	// OverwriteNoClobber refuses an existing target with an error that
+	// satisfies errors.Is(err, fs.ErrExist), errors.Is(err, syscall.EEXIST)
+	// and os.IsExist(err) (cp --update=none-fail). The check and the final
+	// link are one atomic step.
+	OverwriteNoClobber
+	// OverwriteSkip leaves an existing target alone and succeeds:
+	// Report.Skipped is SkippedExists (cp --update=none, cp -n). A target
+	// that appears while the copy runs is also kept.
+	OverwriteSkip
+	// OverwriteOlder replaces an existing target only when its
+	// modification time is strictly older than the source's (cp -u,
+	// cp --update=older, rsync -u); otherwise it is left alone and
+	// Report.Skipped is SkippedNotOlder. Sizes are never compared: a newer
+	// target is never overwritten, whatever its size. A target whose time
+	// cannot be read is replaced (Rust: the same).
+	OverwriteOlder
+)
+
+// String returns the Rust library's and the CLI's name of the mode:
+// "replace", "no-clobber", "skip" or "older" ("default" for
+// OverwriteDefault).
+func (m OverwriteMode) String() string {
+	switch m {
+	case OverwriteDefault:
+		return "default"
+	case OverwriteReplace:
+		return "replace"
+	case OverwriteNoClobber:
+		return "no-clobber"
+	case OverwriteSkip:
+		return "skip"
+	case OverwriteOlder:
+		return "older"
+	}
+	return "OverwriteMode(?)"
+}
+
+// Skipped says why a copy left an existing target alone (Rust: Skipped).
+type Skipped uint8
+
+const (
+	// NotSkipped: the copy was made.
+	NotSkipped Skipped = iota
+	// SkippedExists: the target exists (OverwriteSkip).
+	SkippedExists
+	// SkippedNotOlder: the target is not older than the source
+	// (OverwriteOlder).
+	SkippedNotOlder
+)
+
+// String returns "", "destination exists" or "destination is not older
+// than the source" (the Rust library's words).
+func (s Skipped) String() string {
+	switch s {
+	case SkippedExists:
+		return "destination exists"
+	case SkippedNotOlder:
+		return "destination is not older than the source"
+	}
+	return ""
+}
+
 // Options control CopyFileWithOptions and CopyFileContext. Start from
 // DefaultOptions (the Rust library's defaults) or RCCOptions (CopyFile's).
 type Options struct {
@@ -41,8 +117,24 @@ type Options struct {
 	// is renamed over it). Without it an existing target is an error that
 	// satisfies errors.Is(err, fs.ErrExist), errors.Is(err, syscall.EEXIST)
 	// and os.IsExist(err); the check and the final link are one atomic
-	// step, so two racing copies cannot both win.
+	// step, so two racing copies cannot both win. OnExisting, when set,
+	// takes precedence.
 	Overwrite bool
+	// OnExisting chooses among the four overwrite modes (replace,
+	// no-clobber, skip, older); OverwriteDefault, the zero value, lets
+	// Overwrite decide between replace and no-clobber.
+	OnExisting OverwriteMode
+	// InPlace writes into an existing target's own inode (truncated
+	// first) instead of replacing it with a new file, as cp and
+	// rsync --inplace do: other hard links see the new content, and the
+	// target's owner and permission bits stay (the mtime is still the
+	// source's with PreserveTimes); no room is needed for two copies. The
+	// price is atomicity: while the copy runs, and after a failure, the
+	// target holds partial content. A missing target is still created
+	// atomically, a symlink target that ReplaceSymlink replaces is
+	// replaced, and a target the caller may not write is replaced as
+	// Force says. Rust: CopyOptions::in_place.
+	InPlace bool
 	// Force replaces an existing target the caller may not write (as
 	// cp -f does); without it that is an error satisfying
 	// errors.Is(err, fs.ErrPermission). RCCOptions set it: RCC removes any
@@ -159,8 +251,42 @@ type Report struct {
 	// Fallbacks are the methods that declined, in order.
 	Fallbacks []Fallback
 	// Warnings are things that did not stop the copy (a dropped
-	// set-user-ID bit, an accepted changing source).
+	// set-user-ID bit, an accepted changing source, a replaced target
+	// whose other hard links keep the old content, a removed leftover of
+	// an interrupted copy).
 	Warnings []string
+	// Skipped is set when the target was left alone (OverwriteSkip,
+	// OverwriteOlder); nothing was copied and Bytes is 0.
+	Skipped Skipped
+}
+
+// mode is the overwrite mode in force.
+func (o *Options) mode() OverwriteMode {
+	if o.OnExisting != OverwriteDefault {
+		return o.OnExisting
+	}
+	if o.Overwrite {
+		return OverwriteReplace
+	}
+	return OverwriteNoClobber
+}
+
+// onExisting decides what to do with an existing target (Rust:
+// policy::decide): replace it (NotSkipped, true), keep it (a reason,
+// true) or refuse it (false). src and dst are the modification times in
+// nanoseconds; known says whether dst's could be read.
+func onExisting(m OverwriteMode, src, dst int64, known bool) (Skipped, bool) {
+	switch m {
+	case OverwriteNoClobber:
+		return NotSkipped, false
+	case OverwriteSkip:
+		return SkippedExists, true
+	case OverwriteOlder:
+		if known && dst >= src {
+			return SkippedNotOlder, true
+		}
+	}
+	return NotSkipped, true
 }
 
 func (o *Options) cancellable(ctx context.Context) bool {

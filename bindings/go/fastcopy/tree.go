@@ -15,8 +15,10 @@ import (
 // TreeOptions control CopyTree. The zero value plus File: DefaultOptions()
 // is what DefaultTreeOptions returns.
 type TreeOptions struct {
-	// File are the options every regular file is copied with (Overwrite,
-	// Reflink, PreserveMode, PreserveTimes, Fsync, AcceptChangingSource).
+	// File are the options every regular file is copied with (Overwrite
+	// and OnExisting, InPlace, Force, Reflink, PreserveMode,
+	// PreserveTimes, Fsync, AcceptChangingSource): the overwrite mode is
+	// the single copy's, file by file.
 	// CreateParents, IntoDirectory and Progress are not used; a symlink in
 	// the target tree is replaced, never written through (nothing is
 	// written outside the target).
@@ -28,9 +30,11 @@ type TreeOptions struct {
 	FollowLinks bool
 	// FailFast stops at the first failed entry.
 	FailFast bool
-	// Update copies a regular file only when the target lacks it or has
-	// an older modification time (cp --update=older): a newer target is
-	// never overwritten, whatever its size.
+	// Update is the older spelling of File.OnExisting = OverwriteOlder
+	// (cp --update=older): a regular file is copied only when the target
+	// lacks it or has a strictly older modification time; a newer target
+	// is never overwritten, whatever its size. When set it wins over
+	// File.OnExisting.
 	Update bool
 }
 
@@ -51,7 +55,8 @@ type TreeReport struct {
 	Directories, Symlinks, HardLinks, SpecialFiles int64
 	// Skipped: sockets and devices, which are not copied (a warning each).
 	Skipped int64
-	// UpToDate: files left alone by Update.
+	// UpToDate: files (and links) whose target was left alone by the
+	// overwrite mode (OverwriteSkip, OverwriteOlder).
 	UpToDate int64
 	// Errors of the entries that failed (each an *fs.PathError naming the
 	// source), in no particular order.
@@ -112,6 +117,10 @@ func CopyTreeContext(ctx context.Context, source, target string, opts TreeOption
 	t.fileOpts = opts.File
 	t.fileOpts.CreateParents, t.fileOpts.IntoDirectory, t.fileOpts.ReplaceSymlink = false, false, true
 	t.fileOpts.Progress = nil
+	if opts.Update {
+		t.fileOpts.OnExisting = OverwriteOlder
+	}
+	t.fileOpts.OnExisting = t.fileOpts.mode()
 	err := t.run(source, target)
 	t.rep.Elapsed = time.Since(start)
 	if err == nil && len(t.rep.Errors) > 0 {
@@ -185,7 +194,11 @@ func (t *treeCopy) run(source, target string) error {
 			if err != nil {
 				return err
 			}
-			t.rep.Files, t.rep.Bytes = 1, r.Bytes
+			if r.Skipped != NotSkipped {
+				t.rep.UpToDate = 1
+			} else {
+				t.rep.Files, t.rep.Bytes = 1, r.Bytes
+			}
 			return nil
 		}
 		t.entry(source, target, st, nil)
@@ -332,7 +345,7 @@ func (t *treeCopy) entry(s, d string, st fs.FileInfo, work chan<- fileJob) {
 			}
 			t.mu.Unlock()
 			if seen {
-				t.hardLink(first, d, s)
+				t.hardLink(first, d, s, st)
 				return
 			}
 		}
@@ -346,7 +359,10 @@ func (t *treeCopy) entry(s, d string, st fs.FileInfo, work chan<- fileJob) {
 		link, err := os.Readlink(s)
 		if err == nil {
 			err = os.Symlink(link, d)
-			if os.IsExist(err) && t.opts.File.Overwrite {
+			if os.IsExist(err) && t.keepExisting(d, st) {
+				return
+			}
+			if os.IsExist(err) && t.replaces() {
 				os.Remove(d)
 				err = os.Symlink(link, d)
 			}
@@ -381,7 +397,7 @@ func (t *treeCopy) entry(s, d string, st fs.FileInfo, work chan<- fileJob) {
 
 // hardLink recreates a hard link within the tree; its first name may still
 // be being copied by a worker, so it waits for it.
-func (t *treeCopy) hardLink(first, d, s string) {
+func (t *treeCopy) hardLink(first, d, s string, st fs.FileInfo) {
 	var err error
 	for i := 0; i < 2000; i++ {
 		if err = os.Link(first, d); err == nil || !os.IsNotExist(err) {
@@ -392,7 +408,10 @@ func (t *treeCopy) hardLink(first, d, s string) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if os.IsExist(err) && t.opts.File.Overwrite {
+	if os.IsExist(err) && t.keepExisting(d, st) {
+		return
+	}
+	if os.IsExist(err) && t.replaces() {
 		os.Remove(d)
 		err = os.Link(first, d)
 	}
@@ -405,20 +424,37 @@ func (t *treeCopy) hardLink(first, d, s string) {
 	t.mu.Unlock()
 }
 
-func (t *treeCopy) copyOne(f fileJob) {
-	if t.opts.Update {
-		if dst, err := os.Stat(f.dst); err == nil && !dst.ModTime().Before(f.st.ModTime()) {
-			t.mu.Lock()
-			t.rep.UpToDate++
-			t.mu.Unlock()
-			return
+// replaces: the overwrite mode replaces an existing entry that is not a
+// regular file's copy (a link, a hard link): OverwriteReplace, and
+// OverwriteOlder once keepExisting said the entry is older.
+func (t *treeCopy) replaces() bool {
+	m := t.fileOpts.OnExisting
+	return m == OverwriteReplace || m == OverwriteOlder
+}
+
+// keepExisting: an existing entry at d where a symbolic link or a hard
+// link is to be made is left alone by OverwriteSkip, or by OverwriteOlder
+// when it is not older than the source's entry st (lstat times); it is
+// counted as up to date.
+func (t *treeCopy) keepExisting(d string, st fs.FileInfo) bool {
+	m := t.fileOpts.OnExisting
+	if m != OverwriteSkip && m != OverwriteOlder {
+		return false
+	}
+	if m == OverwriteOlder {
+		dst, err := os.Lstat(d)
+		if err != nil || dst.ModTime().Before(st.ModTime()) {
+			return false
 		}
 	}
-	o := t.fileOpts
-	if t.opts.Update {
-		o.Overwrite = true
-	}
-	r, err := CopyFileContext(t.ctx, f.src, f.dst, o)
+	t.mu.Lock()
+	t.rep.UpToDate++
+	t.mu.Unlock()
+	return true
+}
+
+func (t *treeCopy) copyOne(f fileJob) {
+	r, err := CopyFileContext(t.ctx, f.src, f.dst, t.fileOpts)
 	if err != nil {
 		if t.ctx.Err() != nil {
 			return
@@ -426,7 +462,14 @@ func (t *treeCopy) copyOne(f fileJob) {
 		t.fail(err)
 		return
 	}
-	setOwner(f.dst, f.st)
+	if r.Skipped != NotSkipped {
+		t.mu.Lock()
+		t.rep.UpToDate++
+		t.mu.Unlock()
+		return
+	}
+	// The owner (as root) was kept by the file copy itself, and an
+	// in-place target keeps its own.
 	t.mu.Lock()
 	t.rep.Files++
 	t.rep.Bytes += r.Bytes

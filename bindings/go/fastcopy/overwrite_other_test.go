@@ -1,0 +1,5 @@
+//go:build !linux && !darwin
+
+package fastcopy
+
+const runtimeIsUnix = false
