@@ -36,8 +36,8 @@ type job struct {
 	// inPlace: the data goes into the existing target's inode.
 	inPlace bool
 	src     int
-	st   unix.Stat_t
-	tmp  tempFile
+	st      unix.Stat_t
+	tmp     tempFile
 }
 
 // tempFile is the file being written: anonymous (O_TMPFILE, Linux) or a
@@ -50,7 +50,7 @@ type tempFile struct {
 	// rename or remove.
 	inPlace bool
 	st      unix.Stat_t
-	done bool
+	done    bool
 }
 
 func (t *tempFile) discard() {
