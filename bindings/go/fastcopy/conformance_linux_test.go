@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -47,6 +48,8 @@ type confCopy struct {
 	Overwrite *bool          `json:"overwrite"`
 	Reflink   string         `json:"reflink"`
 	Accept    bool           `json:"accept_changing"`
+	Mode      string         `json:"overwrite_mode"`
+	InPlace   bool           `json:"in_place"`
 	During    map[string]any `json:"during"`
 }
 
@@ -189,6 +192,20 @@ func runCase(t *testing.T, fsName string, c confCase, impl string) {
 		opts = RCCOptions(overwrite)
 	}
 	opts.Overwrite = overwrite
+	switch c.Copy.Mode {
+	case "":
+	case "replace":
+		opts.OnExisting = OverwriteReplace
+	case "no-clobber":
+		opts.OnExisting = OverwriteNoClobber
+	case "skip":
+		opts.OnExisting = OverwriteSkip
+	case "older":
+		opts.OnExisting = OverwriteOlder
+	default:
+		t.Fatalf("unknown overwrite_mode %q", c.Copy.Mode)
+	}
+	opts.InPlace = c.Copy.InPlace
 	opts.AcceptChangingSource = c.Copy.Accept
 	switch c.Copy.Reflink {
 	case "never":
@@ -221,7 +238,8 @@ func runCase(t *testing.T, fsName string, c confCase, impl string) {
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		if impl == "go_rcc" && c.Copy.Reflink == "" && c.Copy.During == nil && !c.Copy.Accept {
+		if impl == "go_rcc" && c.Copy.Reflink == "" && c.Copy.During == nil && !c.Copy.Accept &&
+			c.Copy.Mode == "" && !c.Copy.InPlace {
 			err = CopyFile(from, to, overwrite)
 		} else {
 			rep, err = CopyFileWithOptions(from, to, opts)
@@ -370,6 +388,30 @@ func check(t *testing.T, fsName string, at func(string) string, ck map[string]an
 		}
 		if rep.Cloned != ck["cloned"].(bool) {
 			t.Fatalf("report %+v: cloned %t, want %t", rep, rep.Cloned, ck["cloned"])
+		}
+	case (ck["skipped"] != nil || ck["warned"] != nil) && impl == "go_rcc" && rep.Destination == "":
+		return // CopyFile has no report
+	case ck["skipped"] != nil:
+		want := map[string]Skipped{"none": NotSkipped, "exists": SkippedExists, "not_older": SkippedNotOlder}
+		w, ok := want[str(ck, "skipped")]
+		if !ok {
+			t.Fatalf("unknown skipped value %v", ck)
+		}
+		if rep.Skipped != w || (w != NotSkipped && rep.Bytes != 0) {
+			t.Fatalf("report %+v: skipped %q, want %q", rep, rep.Skipped, w)
+		}
+	case ck["warned"] != nil:
+		var got bool
+		switch str(ck, "warned") {
+		case "replaced_hard_links":
+			for _, w := range rep.Warnings {
+				got = got || strings.Contains(w, "other hard link")
+			}
+		default:
+			t.Fatalf("unknown warning %v", ck)
+		}
+		if got != ck["value"].(bool) {
+			t.Fatalf("report %+v: warned %s %t, want %t", rep, str(ck, "warned"), got, ck["value"])
 		}
 	case ck["symlink"] != nil:
 		got, err := os.Readlink(at(str(ck, "symlink")))
