@@ -34,7 +34,7 @@ func (j *job) setTimes() error {
 }
 
 func (j *job) copyData() error {
-	o, r, size := j.o, j.r, j.st.Size
+	o, r, size := &j.o, &j.r, j.st.Size
 	if j.tmp.inPlace && o.Reflink == ReflinkAlways {
 		// fclonefileat makes a new file; it cannot clone into the target.
 		return pathError("clone", j.source, kind(ErrNotSupported, nil, "cannot clone into an existing file in place"))

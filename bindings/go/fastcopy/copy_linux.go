@@ -267,8 +267,8 @@ func (j *job) copyData() error {
 	}
 	p := pairFor(uint64(j.st.Dev), uint64(j.tmp.st.Dev), j.tmp.fd)
 	size := j.st.Size
-	o := j.o
-	r := j.r
+	o := &j.o
+	r := &j.r
 
 	if o.Reflink == ReflinkAlways || (o.Reflink == ReflinkAuto && size > 0 && !p.cloneImpossible && !p.noClone.Load()) {
 		err := j.ficlone()
@@ -298,13 +298,13 @@ func (j *job) copyData() error {
 	}
 	if size > 0 {
 		if (o.Reflink != ReflinkNever || p.neverClones) && !p.noCFR.Load() {
-			c.movers = append(c.movers[:0:0], MethodCopyFileRange)
+			c.add(moverCFR)
 		}
 		if size >= spliceMin {
-			c.movers = append(c.movers, MethodSplice)
+			c.add(moverSplice)
 		}
 	}
-	c.movers = append(c.movers, MethodReadWrite)
+	c.add(moverRW)
 
 	sparse := size > 0 && j.st.Blocks*512 < size
 	// Rust Preallocate::Auto: reserve the space before copy_file_range
@@ -313,7 +313,7 @@ func (j *job) copyData() error {
 	// KEEP_SIZE: a source that shrinks leaves no tail of zeros; what is
 	// reserved past the copy is given back below.
 	reserved := false
-	if !sparse && size >= autoPreallocateMin && c.movers[0] == MethodCopyFileRange &&
+	if !sparse && size >= autoPreallocateMin && c.movers[0] == moverCFR &&
 		p.ext4 && j.st.Dev == j.tmp.st.Dev {
 		reserved = unix.Fallocate(j.tmp.fd, unix.FALLOC_FL_KEEP_SIZE, 0, size) == nil
 	}
@@ -326,7 +326,7 @@ func (j *job) copyData() error {
 	} else {
 		r.Bytes, err = c.copyRange(0, size)
 	}
-	r.Method = c.movers[c.cur]
+	r.Method = c.method()
 	if err == nil && reserved && r.Bytes < size {
 		err = unix.Ftruncate(j.tmp.fd, r.Bytes)
 	}
@@ -373,12 +373,41 @@ type copier struct {
 	size    int64
 	written int64
 	chunk   int64
-	movers  []Method
+	// movers: the methods in order (nm of them), a fixed array of small
+	// numbers: the copier and the job stay on the stack (no allocation
+	// per file; a Method is a string, which escape analysis would follow
+	// back into the copier).
+	movers  [3]mover
+	nm      int
 	cur     int
 	pipe    [2]int
 	pipeCap int
-	buf     *[]byte
 }
+
+type mover uint8
+
+const (
+	moverCFR mover = iota
+	moverSplice
+	moverRW
+)
+
+func (m mover) method() Method {
+	switch m {
+	case moverCFR:
+		return MethodCopyFileRange
+	case moverSplice:
+		return MethodSplice
+	}
+	return MethodReadWrite
+}
+
+func (c *copier) add(m mover) {
+	c.movers[c.nm] = m
+	c.nm++
+}
+
+func (c *copier) method() Method { return c.movers[c.cur].method() }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, maxBuffer); return &b }}
 
@@ -387,14 +416,11 @@ func (c *copier) close() {
 		unix.Close(c.pipe[0])
 		unix.Close(c.pipe[1])
 	}
-	if c.buf != nil {
-		bufPool.Put(c.buf)
-	}
 }
 
 // decline hands over to the next method at the current offset.
 func (c *copier) decline(err error) {
-	m := c.movers[c.cur]
+	m := c.method()
 	if m == MethodCopyFileRange && c.written == 0 && refusedForThePair(err) {
 		c.p.noCFR.Store(true)
 	}
@@ -453,7 +479,7 @@ func (c *copier) copyRange(off, end int64) (int64, error) {
 		if want > c.chunk {
 			want = c.chunk
 		}
-		m := c.movers[c.cur]
+		m := c.method()
 		var n int64
 		var err error
 		if testFault != nil {
@@ -465,7 +491,7 @@ func (c *copier) copyRange(off, end int64) (int64, error) {
 			n, err = c.step(m, off, want)
 		}
 		if err != nil {
-			if c.cur < len(c.movers)-1 && mayFallBack(err) {
+			if c.cur < c.nm-1 && mayFallBack(err) {
 				c.decline(err)
 				continue
 			}
@@ -565,10 +591,12 @@ func (c *copier) step(m Method, off, want int64) (int64, error) {
 		}
 		return n, nil
 	default:
-		if c.buf == nil {
-			c.buf = bufPool.Get().(*[]byte)
-		}
-		buf := *c.buf
+		// The buffer is taken and given back here, not kept in the
+		// copier: what the pool holds must not point into the copier
+		// (which would then escape to the heap on every copy).
+		bp := bufPool.Get().(*[]byte)
+		defer bufPool.Put(bp)
+		buf := *bp
 		if want < int64(len(buf)) {
 			buf = buf[:want]
 		}

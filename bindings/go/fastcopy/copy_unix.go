@@ -22,8 +22,8 @@ const lazyMax = 1 << 20
 // job is one file copy on a Unix system.
 type job struct {
 	ctx    context.Context
-	o      *Options
-	r      *Report
+	o      Options
+	r      Report
 	source string
 	dest   string
 	// exists: something (a file, or a link being replaced) has the
@@ -64,7 +64,18 @@ func (t *tempFile) discard() {
 }
 
 func platformCopy(ctx context.Context, source, target string, o *Options, r *Report) error {
-	j := job{ctx: ctx, o: o, r: r, source: source, src: -1, tmp: tempFile{fd: -1}}
+	// The job holds copies of the options and the report, given back at
+	// the end: no pointer into the caller's variables is kept in it, so
+	// that escape analysis keeps the job, the options and the report on
+	// the stack (no allocation per copy for them).
+	j := job{ctx: ctx, o: *o, r: *r, source: source, src: -1, tmp: tempFile{fd: -1}}
+	err := j.run(target)
+	*r = j.r
+	return err
+}
+
+func (j *job) run(target string) error {
+	o, r := &j.o, &j.r
 	defer func() {
 		if j.src >= 0 {
 			unix.Close(j.src)
