@@ -18,6 +18,8 @@ import (
 
 func (j *job) openTemp(mode uint32) error { return j.openNamedTemp(mode) }
 
+func openPath(path string, flags int, mode uint32) (int, error) { return unix.Open(path, flags, mode) }
+
 func renameNoReplace(from, to string) error {
 	return unix.RenamexNp(from, to, unix.RENAME_EXCL)
 }

@@ -118,6 +118,69 @@ var procFD = sync.OnceValue(func() bool {
 	return unix.Stat("/proc/self/fd", &st) == nil
 })
 
+// cpath is a NUL-terminated copy of a path on the stack, for the system
+// calls made on every copy: x/sys/unix allocates one on the heap per call
+// (three per small file).
+type cpath [512]byte
+
+// ptr copies s into b and returns a pointer to it; false when s is too
+// long or holds a NUL (the caller then goes through x/sys, which fails
+// cleanly on a NUL).
+func (b *cpath) ptr(s string) (*byte, bool) {
+	if len(s) >= len(b) {
+		return nil, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return nil, false
+		}
+	}
+	copy(b[:], s)
+	b[len(s)] = 0
+	return &b[0], true
+}
+
+// fdcwd is AT_FDCWD as a variable (a negative constant cannot become a
+// uintptr).
+var fdcwd = unix.AT_FDCWD
+
+// openPath is unix.Open without the allocation.
+func openPath(path string, flags int, mode uint32) (int, error) {
+	var b cpath
+	p, ok := b.ptr(path)
+	if !ok {
+		return unix.Open(path, flags, mode)
+	}
+	// SAFETY (in the Rust sense): p points into b, NUL-terminated, alive
+	// for the call (syscall.Syscall6 keeps its pointer arguments alive;
+	// a goroutine's stack does not move while it is in a system call).
+	// The flags are x/sys's unix.Open's (O_LARGEFILE added).
+	r, _, e := syscall.Syscall6(unix.SYS_OPENAT, uintptr(fdcwd), uintptr(unsafe.Pointer(p)),
+		uintptr(flags|unix.O_LARGEFILE), uintptr(mode), 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+// linkEmptyPath is linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) without
+// the allocations.
+func linkEmptyPath(fd int, path string) error {
+	var b cpath
+	p, ok := b.ptr(path)
+	if !ok {
+		return unix.Linkat(fd, "", unix.AT_FDCWD, path, unix.AT_EMPTY_PATH)
+	}
+	var empty byte
+	// SAFETY (in the Rust sense): as in openPath; empty is the "" path.
+	_, _, e := syscall.Syscall6(unix.SYS_LINKAT, uintptr(fd), uintptr(unsafe.Pointer(&empty)),
+		uintptr(fdcwd), uintptr(unsafe.Pointer(p)), uintptr(unix.AT_EMPTY_PATH), 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
 // testNoTmpfile, set only by tests, makes openTemp behave as where
 // O_TMPFILE is refused (the named-temporary fallback).
 var testNoTmpfile bool
@@ -130,7 +193,7 @@ func (j *job) openTemp(mode uint32) error {
 		dir := dirOf(j.dest)
 		var fd int
 		err := retryEINTR(func() (e error) {
-			fd, e = unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, mode)
+			fd, e = openPath(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, mode)
 			return e
 		})
 		if err == nil {
@@ -211,7 +274,7 @@ var emptyPathRefused atomic.Bool
 // /proc/self/fd/N with AT_SYMLINK_FOLLOW, which needs no privilege.
 func (j *job) linkTo(path string) error {
 	if !emptyPathRefused.Load() {
-		err := unix.Linkat(j.tmp.fd, "", unix.AT_FDCWD, path, unix.AT_EMPTY_PATH)
+		err := linkEmptyPath(j.tmp.fd, path)
 		if err != unix.ENOENT && err != unix.EPERM {
 			return err
 		}

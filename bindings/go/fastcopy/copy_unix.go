@@ -158,7 +158,7 @@ func specialKind(st *unix.Stat_t) (string, error) {
 func (j *job) openSource() error {
 	var fd int
 	err := retryEINTR(func() (e error) {
-		fd, e = unix.Open(j.source, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+		fd, e = openPath(j.source, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 		return e
 	})
 	if err != nil {
@@ -460,7 +460,7 @@ func (j *job) finish() error {
 		// only for a new file); times and fsync as asked.
 		return j.finishTimes()
 	}
-	if os.Geteuid() == 0 && (j.tmp.st.Uid != j.st.Uid || j.tmp.st.Gid != j.st.Gid) {
+	if (j.tmp.st.Uid != j.st.Uid || j.tmp.st.Gid != j.st.Gid) && os.Geteuid() == 0 {
 		if err := unix.Fchown(j.tmp.fd, int(j.st.Uid), int(j.st.Gid)); err != nil {
 			return pathError("chown", j.dest, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -163,4 +164,32 @@ func TestLinkThroughProc(t *testing.T) {
 		t.Fatal(err)
 	}
 	equalNames(t, dir, "dst", "src")
+}
+
+// Paths longer than the stack buffer of openPath/linkEmptyPath go through
+// x/sys; a NUL in a path is an error, never a shorter path.
+func TestLongAndInvalidPaths(t *testing.T) {
+	dir := tempDir(t)
+	deep := dir
+	for len(deep) < 700 {
+		deep = filepath.Join(deep, strings.Repeat("d", 60))
+	}
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(deep, "src")
+	writeFile(t, src, []byte("deep"), testMtime)
+	if err := CopyFile(src, filepath.Join(deep, "dst"), false); err != nil {
+		t.Fatal(err)
+	}
+	if string(mustRead(t, filepath.Join(deep, "dst"))) != "deep" {
+		t.Fatal("content")
+	}
+	if err := CopyFile(src+"\x00x", filepath.Join(dir, "dst"), false); err == nil {
+		t.Fatal("a NUL in the source path was accepted")
+	}
+	if err := CopyFile(src, filepath.Join(dir, "dst\x00x"), false); err == nil {
+		t.Fatal("a NUL in the target path was accepted")
+	}
+	equalNames(t, dir, strings.Repeat("d", 60))
 }
