@@ -186,8 +186,14 @@ func TestMetricsCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	CopyFile(src, filepath.Join(dir, "t"), false) // fails: exists
+	o := DefaultOptions()
+	o.OnExisting = OverwriteSkip
+	if rep, err := CopyFileWithOptions(src, filepath.Join(dir, "t"), o); err != nil || rep.Skipped != SkippedExists {
+		t.Fatalf("%+v, %v", rep, err)
+	}
 	after := Metrics()
-	if after.Files != before.Files+1 || after.Failures != before.Failures+1 || after.Bytes != before.Bytes+3 {
+	if after.Files != before.Files+1 || after.Failures != before.Failures+1 || after.Bytes != before.Bytes+3 ||
+		after.Skipped != before.Skipped+1 {
 		t.Fatalf("before %+v after %+v", before, after)
 	}
 }

@@ -26,6 +26,9 @@ type SizeBucket struct {
 type MetricsSnapshot struct {
 	// Files copied successfully, and copies that failed.
 	Files, Failures uint64
+	// Skipped counts copies that left an existing target alone
+	// (OverwriteSkip, OverwriteOlder): not in Files or the other counts.
+	Skipped uint64
 	// Bytes copied.
 	Bytes uint64
 	// FilesWithFallback counts files where at least one method declined;
@@ -72,6 +75,10 @@ func record(r *Report, err error) {
 	m := &metrics.m
 	if err != nil {
 		m.Failures++
+		return
+	}
+	if r.Skipped != NotSkipped {
+		m.Skipped++
 		return
 	}
 	m.Files++
