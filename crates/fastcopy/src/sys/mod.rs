@@ -57,6 +57,7 @@ pub(crate) fn keep_owner(
     _file: &std::fs::File,
     _src: &std::fs::Metadata,
     _gid: Option<u32>,
+    _root: Option<bool>,
 ) -> std::io::Result<bool> {
     Ok(false)
 }

@@ -249,6 +249,7 @@ impl Engine<'_> {
         let defaults = Defaults {
             umask: Some(self.umask),
             gid: Some(fds.dst_gid),
+            root: Some(self.root),
         };
         let copied = pipeline::copy_open(
             src,
