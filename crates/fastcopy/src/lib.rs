@@ -85,7 +85,7 @@ mod copy;
 mod error;
 #[cfg(target_os = "linux")]
 mod extents;
-pub mod fault;
+mod fault;
 mod ladder;
 mod metrics;
 mod options;
