@@ -7,7 +7,7 @@
 #
 # macOS is compiled and linted only (no Mac here). Windows is linted and its
 # library tests (`cargo test -p fastcopy --lib`) are executed under wine:
-# the Windows backend's tests in crates/fastcopy/src/sys/windows_tests.rs
+# the Windows backend's tests in crates/fastcopy/src/tests/windows.rs
 # run there against wine's Win32 file API (no ReFS: block cloning declines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,4 +97,4 @@ wineserver --kill >/dev/null 2>&1 || true
 test "$status" -eq 0
 echo
 echo "=== Windows backend tests that ran under wine ==="
-grep -E '^test sys::(windows|block_clone_plan)::.* \.\.\. ok$' "$log" | sort
+grep -E '^test (sys::(windows|block_clone_plan)|tests::windows)::.* \.\.\. ok$' "$log" | sort

@@ -97,10 +97,8 @@ pub mod stale;
 mod sys;
 mod tree;
 
-#[cfg(all(test, target_os = "linux"))]
-mod fault_props;
-#[cfg(all(test, target_os = "linux"))]
-mod fault_tests;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 

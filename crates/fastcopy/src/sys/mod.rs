@@ -148,7 +148,7 @@ pub(crate) use macos::*;
 mod rw_loop;
 
 #[cfg(windows)]
-mod windows;
+pub(crate) mod windows;
 #[cfg(windows)]
 pub(crate) use windows::*;
 

@@ -2,16 +2,22 @@
 //! CI): copy, replace, no-clobber, times, same-file, progress, and the
 //! block-clone path declining cleanly where the volume cannot clone.
 
+use std::cell::{Cell, RefCell};
 use std::fs::{self, File, FileTimes};
 use std::io;
+use std::os::windows::fs::MetadataExt;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use windows_sys::Win32::Foundation as win;
 use windows_sys::Win32::Storage::FileSystem as wfs;
+use windows_sys::Win32::System::SystemServices::FILE_SUPPORTS_BLOCK_REFCOUNTING;
 
-use super::*;
-use crate::{CopyOptions, DirectIo, Method, Operation, Overwrite, Reflink, TEMP_MARKER};
+use crate::ladder::Step;
+use crate::sys::windows::*;
+use crate::{CopyOptions, DirectIo, Method, Operation, Overwrite, Progress, Reflink, TEMP_MARKER};
 
 fn dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
@@ -158,6 +164,7 @@ fn keeps_the_modification_time_to_100_ns() {
     let dst_file = create_temp(&tmp, 0).unwrap();
     let step = run_method(
         Method::ReadWrite,
+        0,
         &src_file,
         &meta,
         &dst_file,
@@ -541,6 +548,7 @@ fn block_clone_declines_cleanly_and_the_next_method_copies() {
     let opts = CopyOptions::new();
     let step = run_method(
         Method::BlockClone,
+        0,
         &src,
         &meta,
         &dst,
@@ -562,7 +570,15 @@ fn block_clone_declines_cleanly_and_the_next_method_copies() {
     let after = dst.metadata().unwrap();
     assert_eq!(after.len(), 0);
     assert_eq!(after.file_attributes() & wfs::FILE_ATTRIBUTE_SPARSE_FILE, 0);
-    let step = run_method(Method::ReadWrite, &src, &meta, &dst, &opts, &mut Vec::new());
+    let step = run_method(
+        Method::ReadWrite,
+        0,
+        &src,
+        &meta,
+        &dst,
+        &opts,
+        &mut Vec::new(),
+    );
     assert!(
         matches!(step, Step::Done(n) if n == data.len() as u64),
         "{step:?}"
