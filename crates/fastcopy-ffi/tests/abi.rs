@@ -457,7 +457,7 @@ mod filesystems {
         assert_eq!(static_str(c.report.method), "reflink");
         assert_eq!(c.report.cloned, 1);
         assert_eq!(fs::read(&dst).unwrap(), data);
-        let sharing = testfs::extent_sharing(&dst).unwrap();
+        let sharing = fastcopy::extent_sharing(&dst).unwrap();
         assert_eq!(sharing.shared, data.len() as u64, "{sharing:?}");
     }
 

@@ -11,8 +11,8 @@ use crate::common::*;
 /// Big enough not to be inlined in Btrfs metadata; a partial last block.
 const SIZE: usize = 3 * MIB as usize + 1;
 
-fn sharing(path: &Path) -> testfs::Sharing {
-    testfs::extent_sharing(path).unwrap_or_else(|e| panic!("FIEMAP {}: {e}", path.display()))
+fn sharing(path: &Path) -> fastcopy::Sharing {
+    fastcopy::extent_sharing(path).unwrap_or_else(|e| panic!("FIEMAP {}: {e}", path.display()))
 }
 
 fn clone_modes(fs: Fs, dir: &Path) {

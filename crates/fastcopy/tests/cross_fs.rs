@@ -37,7 +37,7 @@ fn across(from: Fs, to: Fs, test: &str) {
     }
     assert!(fallbacks.next().is_none(), "{r:?}");
     if has_fiemap(to) {
-        assert_eq!(testfs::extent_sharing(&dst).unwrap().shared, 0);
+        assert_eq!(fastcopy::extent_sharing(&dst).unwrap().shared, 0);
     }
 
     // Never: a copy as well.

@@ -49,7 +49,7 @@ fn immutable_destination_then_a_clone_btrfs() {
     assert_eq!(r.method, Method::Reflink, "{r:?}");
     assert!(r.fallbacks.is_empty(), "{r:?}");
     assert_file_is(&next, &data);
-    let s = testfs::extent_sharing(&next).unwrap();
+    let s = fastcopy::extent_sharing(&next).unwrap();
     assert_eq!(s.shared, s.mapped, "{s:?}");
     assert!(s.mapped >= data.len() as u64, "{s:?}");
     assert_no_temp(dir);

@@ -12,6 +12,7 @@ mod clone;
 mod contract;
 mod cross_fs;
 mod destinations;
+mod extents;
 mod immutable;
 mod metadata;
 mod metrics;

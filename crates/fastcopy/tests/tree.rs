@@ -802,7 +802,7 @@ fn clones_every_file(fs: Fs, dir: &Path) {
     assert_eq!(r.metrics.method(Method::Reflink).files, 3, "{fs}: {r:?}");
     assert_eq!(r.metrics.fallbacks(), 0);
     for f in files {
-        let s = testfs::extent_sharing(&dst.join(f)).unwrap();
+        let s = fastcopy::extent_sharing(&dst.join(f)).unwrap();
         assert!(s.mapped > 0 && s.shared == s.mapped, "{fs} {f}: {s:?}");
         assert_same_content(&src.join(f), &dst.join(f));
     }
@@ -811,7 +811,7 @@ fn clones_every_file(fs: Fs, dir: &Path) {
     let r = copy(&src, &dst, &opts);
     assert_eq!(r.metrics.method(Method::Reflink).files, 0, "{fs}: {r:?}");
     for f in files {
-        let s = testfs::extent_sharing(&dst.join(f)).unwrap();
+        let s = fastcopy::extent_sharing(&dst.join(f)).unwrap();
         assert!(s.mapped > 0 && s.shared == 0, "{fs} {f}: {s:?}");
         assert_same_content(&src.join(f), &dst.join(f));
     }

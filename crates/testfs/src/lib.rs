@@ -24,15 +24,14 @@
 //! unless `FASTCOPY_REQUIRE_TESTFS=1` is set (CI sets it), in which case it
 //! panics so that no test can be skipped silently.
 //!
-//! The other helpers inspect and create files: [`extent_sharing`] (FIEMAP
-//! shared/mapped bytes), [`allocated_bytes`], [`write_sparse`], [`pattern`]
-//! and [`supports_holes`].
+//! The other helpers inspect and create files: [`allocated_bytes`],
+//! [`write_sparse`], [`pattern`] and [`supports_holes`]. For FIEMAP
+//! (shared and mapped bytes) tests call `fastcopy::extent_sharing`: testfs
+//! does not depend on fastcopy, so a test binary links one copy of it.
 
 mod mount;
 mod sparse;
 
-// FIEMAP lives in the library, which also uses it to probe filesystems.
-pub use fastcopy::{Sharing, extent_sharing};
 pub use sparse::{allocated_bytes, pattern, supports_holes, write_sparse};
 
 /// A filesystem type that [`dir`] can provide a directory on.

@@ -817,7 +817,7 @@ fn splice_falls_back_only_when_unsupported() {
     assert!(r.fallbacks.is_empty(), "{:?}", r.fallbacks);
     assert_content(&dst, &data);
     assert_eq!(
-        testfs::extent_sharing(&dst).unwrap().shared,
+        crate::extent_sharing(&dst).unwrap().shared,
         0,
         "splice shared blocks"
     );
