@@ -20,7 +20,10 @@ pub fn names(dir: &Path) -> Vec<String> {
 /// Sorted names of the entries of `dir` that contain `part` (fastcopy's
 /// temporaries: `names_containing(dir, fastcopy::TEMP_MARKER)`).
 pub fn names_containing(dir: &Path, part: &str) -> Vec<String> {
-    names(dir).into_iter().filter(|n| n.contains(part)).collect()
+    names(dir)
+        .into_iter()
+        .filter(|n| n.contains(part))
+        .collect()
 }
 
 /// Asserts that no entry of `dir` contains `part` (no temporary left).

@@ -47,12 +47,12 @@ mod sparse;
 #[cfg(all(test, target_os = "linux"))]
 mod tests;
 
-#[cfg(unix)]
-pub use files::{is_root, mode, root_or_skip};
 pub use files::{
     assert_bytes_eq, assert_content, assert_names, assert_none_containing, mtime, names,
     names_containing,
 };
+#[cfg(unix)]
+pub use files::{is_root, mode, root_or_skip};
 #[cfg(target_os = "linux")]
 pub use linux::{Fs, Immutable, dir, xattr};
 #[cfg(target_os = "linux")]
@@ -77,4 +77,3 @@ pub fn skipped(test_name: &str, reason: &str) {
     let line = format!("SKIPPED {test_name}: {reason}\n");
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 }
-
