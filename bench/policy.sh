@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures what the Auto policy is decided from: `fastcopy bench` on ext4,
+# Measures what the Auto policy is decided from: `fastcopy --bench` on ext4,
 # Btrfs, XFS and tmpfs, warm and cold, JSON into bench/results/, then a
 # Markdown table (bench/summarize.py).
 #
@@ -17,7 +17,7 @@ for dir in "$@"; do
   fs=$(stat -f -c %T "$dir" | sed 's#ext2/ext3#ext4#')
   echo "== $fs ($dir)" >&2
   uptime >&2
-  ./target/release/fastcopy bench --json --no-progress \
+  ./target/release/fastcopy --bench --json --no-progress \
     --sizes "${SIZES:-1M,100M,1G}" --runs "${RUNS:-5}" --cache "${CACHE:-both}" \
     "$dir" >"$out/$fs-${CACHE:-both}.json"
 done

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Markdown tables from `fastcopy bench --json` files: per filesystem, size
+"""Markdown tables from `fastcopy --bench --json` files: per filesystem, size
 and cache, each method's median wall time and CPU time, as ratios to the
 32 KiB read/write loop and to the plain method without fallocate."""
 import json

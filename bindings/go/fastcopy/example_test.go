@@ -1,11 +1,13 @@
 package fastcopy_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/fastcopy/fastcopy/bindings/go/fastcopy"
 )
@@ -13,55 +15,75 @@ import (
 // CopyFile is a drop-in for RCC's pathlib.CopyFile.
 func ExampleCopyFile() {
 	dir, _ := os.MkdirTemp("", "fastcopy-example-")
-	defer os.RemoveAll(dir)
+	defer removeAll(dir)
 	source := filepath.Join(dir, "robot.yaml")
 	target := filepath.Join(dir, "cache", "robot.yaml")
 	_ = os.WriteFile(source, []byte("tasks: {}\n"), 0o644)
 
-	// Creates dir/cache, keeps the mtime, renames the finished copy into place.
+	// Creates dir/cache, keeps the mtime, names the copy only when complete.
 	if err := fastcopy.CopyFile(source, target, false); err != nil {
 		fmt.Println(err)
+		return
 	}
-	// A second copy without overwrite leaves the target alone.
+	// A second copy without overwrite: the target exists.
 	err := fastcopy.CopyFile(source, target, false)
-	fmt.Println("exists:", errors.Is(err, fs.ErrExist))
-	// A file copied onto itself is refused, never truncated.
-	err = fastcopy.CopyFile(source, source, true)
-	fmt.Println("same file:", errors.Is(err, fastcopy.ErrSameFile))
-	// Output:
-	// exists: true
-	// same file: true
+	fmt.Println(errors.Is(err, fs.ErrExist), os.IsExist(err))
+	// Output: true true
 }
 
-// CopyFileWithOptions reports how the file was copied.
-func ExampleCopyFileWithOptions() {
+// CopyFileContext reports how the file was copied and stops when the
+// context is done.
+func ExampleCopyFileContext() {
 	dir, _ := os.MkdirTemp("", "fastcopy-example-")
-	defer os.RemoveAll(dir)
+	defer removeAll(dir)
 	source := filepath.Join(dir, "data.bin")
-	_ = os.WriteFile(source, make([]byte, 1<<20), 0o644)
+	_ = os.WriteFile(source, make([]byte, 1<<20), 0o600)
 
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	opts := fastcopy.DefaultOptions()
-	opts.Reflink = fastcopy.ReflinkAuto // clone on Btrfs/XFS, copy elsewhere
-	report, err := fastcopy.CopyFileWithOptions(source, filepath.Join(dir, "copy.bin"), opts)
+	opts.Reflink = fastcopy.ReflinkAuto
+	report, err := fastcopy.CopyFileContext(ctx, source, filepath.Join(dir, "copy.bin"), opts)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(report.Bytes, "bytes")
-	// Output: 1048576 bytes
+	fmt.Println(report.Bytes)
+	// Output: 1048576
 }
 
-// Metrics aggregates every copy in the process, for monitoring.
-func ExampleMetrics() {
-	fastcopy.ResetMetrics()
+// CopyTree copies a directory; a partial copy is a *TreeError.
+func ExampleCopyTree() {
 	dir, _ := os.MkdirTemp("", "fastcopy-example-")
-	defer os.RemoveAll(dir)
-	source := filepath.Join(dir, "a")
-	_ = os.WriteFile(source, []byte("abc"), 0o644)
-	_ = fastcopy.CopyFile(source, filepath.Join(dir, "b"), true)
-	_ = fastcopy.CopyFile(filepath.Join(dir, "missing"), filepath.Join(dir, "c"), true)
+	defer removeAll(dir)
+	_ = os.MkdirAll(filepath.Join(dir, "src", "sub"), 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "src", "sub", "file"), []byte("hello"), 0o644)
 
-	m := fastcopy.Metrics()
-	fmt.Printf("files=%d failures=%d bytes=%d\n", m.Files, m.Failures, m.Bytes)
-	// Output: files=1 failures=1 bytes=3
+	report, err := fastcopy.CopyTree(filepath.Join(dir, "src"), filepath.Join(dir, "dst"), fastcopy.DefaultTreeOptions())
+	var partial *fastcopy.TreeError
+	if errors.As(err, &partial) {
+		fmt.Println("failed entries:", len(partial.Report.Errors))
+		return
+	}
+	fmt.Println(report.Files, report.Directories, err)
+	// Output: 1 2 <nil>
+}
+
+// removeAll is os.RemoveAll, file by file where that fails (under wine).
+func removeAll(dir string) {
+	if os.RemoveAll(dir) == nil {
+		return
+	}
+	var dirs []string
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.IsDir() {
+			dirs = append(dirs, p)
+		} else if err == nil {
+			os.Remove(p)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i])
+	}
 }

@@ -1,61 +1,45 @@
 package fastcopy
 
-/*
-#include "fastcopy.h"
-*/
-import "C"
-
 import (
-	"math"
+	"sync"
 	"time"
 )
 
-// MethodStats are the figures of one copy method.
+// MethodStats counts the files one method copied.
 type MethodStats struct {
-	// Files copied by the method.
-	Files uint64
-	// Bytes of those files.
-	Bytes uint64
-	// Elapsed is their summed wall time.
+	Files   uint64
+	Bytes   uint64
 	Elapsed time.Duration
 }
 
-// SizeBucket is one bucket of the file size histogram.
+// SizeBucket counts the files copied whose size is at most Limit and above
+// the previous bucket's (the last bucket has Limit -1: everything larger).
+// The same limits as the Rust library's SIZE_BUCKET_LIMITS.
 type SizeBucket struct {
-	// Min and Max are the smallest and largest sizes in the bucket, in
-	// bytes; Max is math.MaxUint64 for the last, open-ended bucket.
-	Min, Max uint64
-	// Files whose size fell in the bucket.
+	Limit int64
 	Files uint64
 }
 
-// MetricsSnapshot holds aggregated figures over every copy made through
-// the library in this process (from Go or any other caller of the C ABI)
-// since it started or since the last ResetMetrics.
+// MetricsSnapshot is the process-wide count of copies made by this package
+// (CopyFile, CopyFileWithOptions, CopyFileContext and the files of
+// CopyTree), like the Rust library's Metrics.
 type MetricsSnapshot struct {
-	// Files copied successfully.
-	Files uint64
-	// Failures: copies that failed (invalid arguments are not counted).
-	Failures uint64
-	// Bytes copied by the successful copies.
+	// Files copied successfully, and copies that failed.
+	Files, Failures uint64
+	// Bytes copied.
 	Bytes uint64
-	// FilesWithFallback: successful copies whose first method was not
-	// supported.
-	FilesWithFallback uint64
-	// Fallbacks in all (a copy may fall back more than once).
-	Fallbacks uint64
-	// Elapsed is the summed wall time of the successful copies.
+	// FilesWithFallback counts files where at least one method declined;
+	// Fallbacks counts the declines.
+	FilesWithFallback, Fallbacks uint64
+	// Elapsed is the time spent in successful copies.
 	Elapsed time.Duration
-	// PerMethod has the figures of each method that copied at least one
-	// file, keyed by Report.Method's names.
-	PerMethod map[string]MethodStats
-	// SizeHistogram counts the successful copies by size, smallest bucket
-	// first, empty buckets included.
+	// PerMethod counts files by the method that finished them.
+	PerMethod map[Method]MethodStats
+	// SizeHistogram counts files by size.
 	SizeHistogram []SizeBucket
 }
 
-// FallbackRate is the share of successful copies that fell back, from 0
-// to 1.
+// FallbackRate is the share of copied files that needed a fallback.
 func (m MetricsSnapshot) FallbackRate() float64 {
 	if m.Files == 0 {
 		return 0
@@ -63,59 +47,75 @@ func (m MetricsSnapshot) FallbackRate() float64 {
 	return float64(m.FilesWithFallback) / float64(m.Files)
 }
 
-// Metrics returns the process-wide copy metrics. It is safe to call
-// concurrently with copies.
-func Metrics() MetricsSnapshot {
-	var m C.FastcopyMetrics
-	C.fastcopy_metrics(&m)
-	return snapshotFromC(&m)
+var sizeLimits = []int64{0, 4 << 10, 64 << 10, 1 << 20, 16 << 20, 256 << 20, 1 << 30, -1}
+
+var metrics struct {
+	sync.Mutex
+	m MetricsSnapshot
 }
 
-// ResetMetrics sets the process-wide metrics back to zero and returns the
-// figures they held, read and reset in one step so that no copy is lost or
-// counted twice between two monitoring intervals.
-func ResetMetrics() MetricsSnapshot {
-	var m C.FastcopyMetrics
-	C.fastcopy_metrics_reset(&m)
-	return snapshotFromC(&m)
+func init() {
+	metrics.m = emptyMetrics()
 }
 
-func snapshotFromC(m *C.FastcopyMetrics) MetricsSnapshot {
-	s := MetricsSnapshot{
-		Files:             uint64(m.files),
-		Failures:          uint64(m.failures),
-		Bytes:             uint64(m.bytes),
-		FilesWithFallback: uint64(m.files_with_fallback),
-		Fallbacks:         uint64(m.fallbacks),
-		Elapsed:           duration(m.elapsed_ns),
-		PerMethod:         map[string]MethodStats{},
+func emptyMetrics() MetricsSnapshot {
+	m := MetricsSnapshot{PerMethod: map[Method]MethodStats{}}
+	for _, l := range sizeLimits {
+		m.SizeHistogram = append(m.SizeHistogram, SizeBucket{Limit: l})
 	}
-	for id, ms := range m.methods {
-		name := C.fastcopy_method_name(C.uint32_t(id))
-		if name == nil || ms.files == 0 {
-			continue
-		}
-		s.PerMethod[C.GoString(name)] = MethodStats{
-			Files:   uint64(ms.files),
-			Bytes:   uint64(ms.bytes),
-			Elapsed: duration(ms.elapsed_ns),
-		}
+	return m
+}
+
+func record(r *Report, err error) {
+	metrics.Lock()
+	defer metrics.Unlock()
+	m := &metrics.m
+	if err != nil {
+		m.Failures++
+		return
 	}
-	var min uint64
-	for i, files := range m.size_buckets {
-		max := uint64(C.fastcopy_size_bucket_max(C.uint32_t(i)))
-		s.SizeHistogram = append(s.SizeHistogram, SizeBucket{Min: min, Max: max, Files: uint64(files)})
-		if max == math.MaxUint64 {
+	m.Files++
+	m.Bytes += uint64(r.Bytes)
+	m.Elapsed += r.Elapsed
+	if len(r.Fallbacks) > 0 {
+		m.FilesWithFallback++
+		m.Fallbacks += uint64(len(r.Fallbacks))
+	}
+	s := m.PerMethod[r.Method]
+	s.Files++
+	s.Bytes += uint64(r.Bytes)
+	s.Elapsed += r.Elapsed
+	m.PerMethod[r.Method] = s
+	for i, l := range sizeLimits {
+		if l < 0 || r.Bytes <= l {
+			m.SizeHistogram[i].Files++
 			break
 		}
-		min = max + 1
 	}
-	return s
 }
 
-func duration(ns C.uint64_t) time.Duration {
-	if uint64(ns) > math.MaxInt64 {
-		return time.Duration(math.MaxInt64)
+// Metrics returns a copy of the process-wide counters.
+func Metrics() MetricsSnapshot {
+	metrics.Lock()
+	defer metrics.Unlock()
+	return clone(metrics.m)
+}
+
+// ResetMetrics returns the counters and sets them to zero.
+func ResetMetrics() MetricsSnapshot {
+	metrics.Lock()
+	defer metrics.Unlock()
+	old := clone(metrics.m)
+	metrics.m = emptyMetrics()
+	return old
+}
+
+func clone(m MetricsSnapshot) MetricsSnapshot {
+	out := m
+	out.PerMethod = make(map[Method]MethodStats, len(m.PerMethod))
+	for k, v := range m.PerMethod {
+		out.PerMethod[k] = v
 	}
-	return time.Duration(ns)
+	out.SizeHistogram = append([]SizeBucket(nil), m.SizeHistogram...)
+	return out
 }

@@ -1,95 +1,115 @@
+//go:build linux || darwin
+
 package fastcopy
 
 import (
+	"context"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
 func makeTree(t *testing.T, root string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Join(root, "sub", "deeper"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(root, "top.txt"), []byte("top"), testMtime)
-	writeFile(t, filepath.Join(root, "sub", "a.bin"), content(5000, 1), testMtime)
-	writeFile(t, filepath.Join(root, "sub", "deeper", "b.txt"), []byte("bee"), testMtime)
-	if runtime.GOOS != "windows" {
-		if err := os.Symlink("top.txt", filepath.Join(root, "link")); err != nil {
+	for _, d := range []string{"a/b", "c"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
+	writeFile(t, filepath.Join(root, "a/b/f1"), []byte("one"), testMtime)
+	writeFile(t, filepath.Join(root, "c/f2"), pattern(300000, 7), time.Time{})
+	os.Link(filepath.Join(root, "c/f2"), filepath.Join(root, "c/f2-hard"))
+	os.Symlink("../a/b/f1", filepath.Join(root, "c/link"))
+	syscall.Mkfifo(filepath.Join(root, "fifo"), 0o600)
+	os.Chtimes(filepath.Join(root, "a/b"), testMtime, testMtime)
 }
 
 func TestCopyTree(t *testing.T) {
-	dir := t.TempDir()
-	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "out", "dst")
+	dir := tempDir(t)
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	makeTree(t, src)
-	ResetMetrics()
+	rep, err := CopyTree(src, dst, DefaultTreeOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Files != 2 || rep.HardLinks != 1 || rep.Symlinks != 1 || rep.SpecialFiles != 1 || !rep.Complete() {
+		t.Fatalf("report %+v", rep)
+	}
+	if string(mustRead(t, filepath.Join(dst, "c/link"))) != "one" {
+		t.Fatal("link")
+	}
+	a, _ := os.Stat(filepath.Join(dst, "c/f2"))
+	b, _ := os.Stat(filepath.Join(dst, "c/f2-hard"))
+	if !os.SameFile(a, b) {
+		t.Fatal("hard link not kept")
+	}
+	st, _ := os.Stat(filepath.Join(dst, "a/b"))
+	if !st.ModTime().Equal(testMtime) {
+		t.Fatalf("directory mtime %v", st.ModTime())
+	}
+	equalNames(t, dir, "dst", "src")
+}
+
+// A partial tree copy is an error that carries the report.
+func TestCopyTreePartialIsAnError(t *testing.T) {
+	dir := tempDir(t)
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	makeTree(t, src)
+	// In the way: a directory where the source has a file.
+	os.MkdirAll(filepath.Join(dst, "c/f2"), 0o755)
 	opts := DefaultTreeOptions()
-	opts.CreateParents = true
+	rep, err := CopyTree(src, dst, opts)
+	var te *TreeError
+	if !errors.As(err, &te) || te.Report.Complete() || len(rep.Errors) == 0 {
+		t.Fatalf("got %v, report %+v: want a *TreeError", err, rep)
+	}
+	if !errors.Is(err, syscall.EISDIR) {
+		t.Fatalf("%v: the entry's error is not reachable with errors.Is", err)
+	}
+	if string(mustRead(t, filepath.Join(dst, "a/b/f1"))) != "one" {
+		t.Fatal("the rest was not copied")
+	}
+}
+
+func TestCopyTreeUpdateNeverOverwritesNewer(t *testing.T) {
+	dir := tempDir(t)
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	makeTree(t, src)
+	os.MkdirAll(filepath.Join(dst, "a/b"), 0o755)
+	newer := testMtime.Add(time.Hour)
+	writeFile(t, filepath.Join(dst, "a/b/f1"), []byte("newer and longer"), newer)
+	opts := DefaultTreeOptions()
+	opts.Update = true
 	rep, err := CopyTree(src, dst, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := string(mustRead(t, filepath.Join(dst, "sub", "deeper", "b.txt"))); got != "bee" {
-		t.Fatalf("b.txt holds %q", got)
-	}
-	st, err := os.Stat(filepath.Join(dst, "sub", "a.bin"))
-	if err != nil || !st.ModTime().Equal(testMtime) {
-		t.Fatalf("a.bin: %v %v", st, err)
-	}
-	if rep.Files.Files != 3 || rep.Files.Bytes != 5006 || rep.FailedEntries != 0 || rep.Directories < 3 {
-		t.Fatalf("report %+v", rep)
-	}
-	if runtime.GOOS != "windows" {
-		if l, err := os.Readlink(filepath.Join(dst, "link")); err != nil || l != "top.txt" || rep.Symlinks != 1 {
-			t.Fatalf("link %q %v, report %+v", l, err, rep)
-		}
-	}
-	if m := Metrics(); m.Files != 3 || m.Bytes != 5006 {
-		t.Fatalf("process metrics %+v", m)
+	if string(mustRead(t, filepath.Join(dst, "a/b/f1"))) != "newer and longer" || rep.UpToDate != 1 {
+		t.Fatalf("a newer target was overwritten; report %+v", rep)
 	}
 }
 
-func TestCopyTreePartialFailureKeepsGoing(t *testing.T) {
-	dir := t.TempDir()
+func TestCopyTreeCancelledLeavesNothing(t *testing.T) {
+	dir := tempDir(t)
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	makeTree(t, src)
-	if err := os.MkdirAll(filepath.Join(dst, "sub"), 0o755); err != nil {
-		t.Fatal(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := CopyTreeContext(ctx, src, dst, DefaultTreeOptions())
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
 	}
-	writeFile(t, filepath.Join(dst, "sub", "a.bin"), []byte("keep me"), time.Time{})
-	opts := DefaultTreeOptions()
-	opts.Overwrite = false
-	rep, err := CopyTree(src, dst, opts)
-	if !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "a.bin") {
-		t.Fatalf("got %v, want fs.ErrExist naming a.bin", err)
-	}
-	if rep.FailedEntries != 1 || rep.Files.Files != 2 {
-		t.Fatalf("report %+v", rep)
-	}
-	if got := string(mustRead(t, filepath.Join(dst, "sub", "a.bin"))); got != "keep me" {
-		t.Fatalf("existing file changed to %q", got)
-	}
-	if got := string(mustRead(t, filepath.Join(dst, "top.txt"))); got != "top" {
-		t.Fatalf("top.txt holds %q", got)
-	}
+	equalNames(t, dir, "src")
 }
 
-func TestCopyTreeMissingSource(t *testing.T) {
-	dir := t.TempDir()
-	rep, err := CopyTree(filepath.Join(dir, "missing"), filepath.Join(dir, "dst"), DefaultTreeOptions())
-	if !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("got %v, want fs.ErrNotExist", err)
+func TestCopyTreeIntoItself(t *testing.T) {
+	dir := tempDir(t)
+	src := filepath.Join(dir, "src")
+	makeTree(t, src)
+	if _, err := CopyTree(src, filepath.Join(src, "a", "copy"), DefaultTreeOptions()); err == nil {
+		t.Fatal("copied a tree into itself")
 	}
-	if rep.Jobs != 0 || rep.Files.PerMethod != nil || rep.Elapsed != 0 {
-		t.Fatalf("report %+v, want zero", rep)
-	}
-	equalNames(t, dir)
 }

@@ -19,7 +19,7 @@ use crate::output::{format_duration, format_size};
 
 /// Time every copy method available here on files of several sizes.
 #[derive(Debug, Parser)]
-#[command(name = "fastcopy bench")]
+#[command(name = "fastcopy --bench")]
 pub struct BenchCli {
     /// Where to write the test files (its filesystem is what is measured)
     #[arg(default_value = ".")]

@@ -13,7 +13,7 @@ use serde_json::json;
 /// process is gone. Not for directories shared with other machines or PID
 /// namespaces, whose process ids mean nothing here.
 #[derive(Debug, Parser)]
-#[command(name = "fastcopy clean")]
+#[command(name = "fastcopy --clean")]
 pub struct CleanCli {
     /// Directories to clean (not recursive)
     #[arg(required = true)]

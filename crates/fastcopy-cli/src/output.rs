@@ -5,7 +5,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
+use std::io::ErrorKind;
+
 use fastcopy::{CopyReport, Method, Metrics, Operation, TreeReport, Warning};
+
+use crate::quote::{json_path, q};
 use serde_json::{Value, json};
 
 /// A size in binary units with one decimal: `0 B`, `512 B`, `1.0 KiB`,
@@ -43,35 +47,132 @@ pub fn format_duration(d: Duration) -> String {
     format!("{}.{} s", tenths / 10, tenths % 10)
 }
 
-/// The `-v` line: `SRC -> DST (METHOD, SIZE, TIME[, after METHOD: ERROR]...)`.
-pub fn verbose_line(source: &Path, report: &CopyReport) -> String {
+/// The `-v` line, as cp prints it: `'SRC' -> 'DST'`.
+pub fn verbose_line(source: &Path, destination: &Path) -> String {
+    format!("{} -> {}", q(source), q(destination))
+}
+
+/// The `--debug` line: `'SRC' -> 'DST' (METHOD, SIZE, TIME[, after METHOD: ERROR]...)`.
+pub fn debug_line(source: &Path, report: &CopyReport) -> String {
     let mut line = format!(
-        "{} -> {} ({}, {}, {}",
-        source.display(),
-        report.destination.display(),
+        "{} ({}, {}, {}",
+        verbose_line(source, &report.destination),
         report.method,
         format_size(report.bytes),
         format_duration(report.elapsed),
     );
     for f in &report.fallbacks {
-        let _ = write!(line, ", after {}: {}", f.method, f.error);
+        let _ = write!(line, ", after {}: {}", f.method, strerror(&f.error));
     }
     line.push(')');
     line
 }
 
-/// The stderr line for a failed copy. `dest` is the destination as given.
+/// The system's text for an error, without Rust's ` (os error N)`.
+pub fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => text[..i].to_owned(),
+        _ => text,
+    }
+}
+
+/// What went wrong, in cp's words (without the `fastcopy: ` prefix).
+/// `source` is the source as given, for the messages that name both.
+pub fn describe_error(source: &Path, dest: &Path, err: &fastcopy::Error) -> String {
+    let p = q(err.path());
+    let e = strerror(err.io_error());
+    let custom = err.raw_os_error().is_none();
+    match err.operation() {
+        Operation::OpenSource | Operation::StatSource if err.kind() == ErrorKind::NotFound => {
+            format!("cannot stat {p}: {e}")
+        }
+        Operation::OpenSource => format!("cannot open {p} for reading: {e}"),
+        Operation::StatSource => format!("cannot stat {p}: {e}"),
+        Operation::SourceNotRegular if err.kind() == ErrorKind::IsADirectory => {
+            format!("-r not specified; omitting directory {p}")
+        }
+        Operation::SourceNotRegular => {
+            format!("cannot copy {p}: {e} (only -r recreates special files)")
+        }
+        Operation::SameFile => format!("{} and {p} are the same file", q(source)),
+        Operation::StatDestination if err.kind() == ErrorKind::IsADirectory && custom => {
+            format!("cannot overwrite directory {p} with non-directory")
+        }
+        Operation::StatDestination if err.kind() == ErrorKind::NotFound && custom => {
+            format!("not writing through dangling symlink {p}")
+        }
+        Operation::StatDestination if custom => format!("cannot overwrite {p}: {e}"),
+        Operation::StatDestination => format!("cannot stat {p}: {e}"),
+        Operation::DestinationExists => format!("not replacing {}", q(dest)),
+        // cp's words for a destination it may not write (-f replaces it).
+        Operation::DestinationNotWritable => format!("cannot create regular file {p}: {e}"),
+        Operation::SourceChanged => format!(
+            "{p} changed while it was being copied; the destination was left as it was \
+             (--accept-changing-source copies it anyway)"
+        ),
+        Operation::CreateParents => {
+            let parent = err.path().parent().unwrap_or(err.path());
+            format!("cannot create directory {}: {e}", q(parent))
+        }
+        Operation::CreateTemporary | Operation::CreateFile | Operation::Rename => {
+            format!("cannot create regular file {p}: {e}")
+        }
+        Operation::Clone => format!("failed to clone {} from {}: {e}", q(dest), q(source)),
+        Operation::CopyData => format!("error copying {} to {}: {e}", q(source), q(dest)),
+        Operation::SetPermissions => format!("preserving permissions for {p}: {e}"),
+        Operation::SetTimes => format!("preserving times for {p}: {e}"),
+        Operation::SetOwner => format!("failed to preserve ownership for {p}: {e}"),
+        Operation::Sync => format!("cannot flush {p} to disk: {e}"),
+        Operation::ReadDirectory => format!("cannot access {p}: {e}"),
+        // Inside a tree the source is not known (`source` is the path).
+        Operation::CreateDirectory if custom && e.contains("non-directory") => {
+            if source == err.path() {
+                format!("cannot overwrite non-directory {p} with a directory")
+            } else {
+                format!(
+                    "cannot overwrite non-directory {p} with directory {}",
+                    q(source)
+                )
+            }
+        }
+        Operation::CreateDirectory => format!("cannot create directory {p}: {e}"),
+        Operation::Symlink => format!("cannot create symbolic link {p}: {e}"),
+        Operation::HardLink => format!("cannot create hard link {p}: {e}"),
+        Operation::CreateSpecial => format!("cannot create fifo {p}: {e}"),
+        Operation::IntoItself => {
+            format!("cannot copy a directory, {}, into itself, {p}", q(source))
+        }
+        Operation::Cancelled => format!("interrupted: {p} left as it was"),
+        other => format!("{other} {p}: {e}"),
+    }
+}
+
+/// The stderr line for a failed copy.
 pub fn error_line(source: &Path, dest: &Path, err: &fastcopy::Error) -> String {
-    format!(
-        "fastcopy: cannot copy '{}' to '{}': {err}",
-        source.display(),
-        dest.display()
-    )
+    format!("fastcopy: {}", describe_error(source, dest, err))
 }
 
 /// The stderr line for a warning of a successful copy.
 pub fn warning_line(destination: &Path, warning: &Warning) -> String {
-    format!("fastcopy: warning: '{}': {warning}", destination.display())
+    format!(
+        "fastcopy: warning: {}: {}",
+        q(destination),
+        warning_text(warning)
+    )
+}
+
+/// A warning's text, with system errors without ` (os error N)`.
+pub fn warning_text(warning: &Warning) -> String {
+    match warning {
+        Warning::Xattr { name, error } => format!(
+            "extended attribute {} not copied: {}",
+            crate::quote::quote(std::ffi::OsStr::new(name)),
+            strerror(error)
+        ),
+        Warning::Preallocate(e) => format!("preallocation failed: {}", strerror(e)),
+        other => other.to_string(),
+    }
 }
 
 /// A `snake_case` name for an operation, e.g. `open_source`, derived from
@@ -97,48 +198,99 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-fn path_str(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
+/// A JSON object with `key` set to `path` (see [`json_path`]).
+fn with_path(mut v: Value, key: &str, path: &Path) -> Value {
+    if let Value::Object(m) = &mut v {
+        json_path(m, key, path);
+    }
+    v
 }
 
 /// The JSON Lines record of a successful copy. Every record, success or
 /// failure, has the same keys; the ones that do not apply are `null` (or
 /// `[]` for the lists).
 pub fn json_success(source: &Path, report: &CopyReport) -> Value {
-    json!({
-        "source": path_str(source),
-        "destination": path_str(&report.destination),
+    let v = json!({
         "ok": true,
         "bytes": report.bytes,
         "method": report.method.as_str(),
         "fallbacks": report
             .fallbacks
             .iter()
-            .map(|f| json!({"method": f.method.as_str(), "error": f.error.to_string()}))
+            .map(|f| json!({"method": f.method.as_str(), "error": strerror(&f.error)}))
             .collect::<Vec<_>>(),
         "elapsed_ns": nanos(report.elapsed),
-        "warnings": report.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "warnings": report.warnings.iter().map(warning_text).collect::<Vec<_>>(),
         "error": null,
         "error_kind": null,
         "operation": null,
-    })
+        "skipped": null,
+    });
+    with_path(
+        with_path(v, "source", source),
+        "destination",
+        &report.destination,
+    )
 }
 
-/// The JSON Lines record of a failed copy. `dest` is the destination as given.
-pub fn json_failure(source: &Path, dest: &Path, err: &fastcopy::Error) -> Value {
-    json!({
-        "source": path_str(source),
-        "destination": path_str(dest),
+/// The JSON Lines record of a file left alone (`-n`, `--update`, `-i`):
+/// `ok` and `skipped` says why: `exists`, `not_older` or `declined`.
+pub fn json_skipped(source: &Path, dest: &Path, why: &str) -> Value {
+    let v = json!({
+        "ok": true,
+        "bytes": 0,
+        "method": null,
+        "fallbacks": [],
+        "elapsed_ns": null,
+        "warnings": [],
+        "error": null,
+        "error_kind": null,
+        "operation": null,
+        "skipped": why,
+    });
+    with_path(with_path(v, "source", source), "destination", dest)
+}
+
+/// The JSON Lines record of a copy the command line refused before the
+/// library was called (a missing source, a directory without -r): `error`
+/// is the message, `operation` names the step as the library would.
+pub fn json_refusal(
+    source: &Path,
+    dest: &Path,
+    message: &str,
+    kind: ErrorKind,
+    operation: Operation,
+) -> Value {
+    let v = json!({
         "ok": false,
         "bytes": null,
         "method": null,
         "fallbacks": [],
         "elapsed_ns": null,
         "warnings": [],
-        "error": err.to_string(),
+        "error": message,
+        "error_kind": format!("{kind:?}"),
+        "operation": operation_name(operation),
+        "skipped": null,
+    });
+    with_path(with_path(v, "source", source), "destination", dest)
+}
+
+/// The JSON Lines record of a failed copy. `dest` is the destination as given.
+pub fn json_failure(source: &Path, dest: &Path, err: &fastcopy::Error) -> Value {
+    let v = json!({
+        "ok": false,
+        "bytes": null,
+        "method": null,
+        "fallbacks": [],
+        "elapsed_ns": null,
+        "warnings": [],
+        "error": describe_error(source, dest, err),
         "error_kind": format!("{:?}", err.kind()),
         "operation": operation_name(err.operation()),
-    })
+        "skipped": null,
+    });
+    with_path(with_path(v, "source", source), "destination", dest)
 }
 
 /// The final `--stats --json` line: `{"stats": {...}}`. Every method and
@@ -175,8 +327,8 @@ pub fn json_stats(m: &Metrics) -> Value {
 pub fn tree_line(source: &Path, dest: &Path, r: &TreeReport) -> String {
     format!(
         "{} -> {} ({} files, {}, {}, {} errors)",
-        source.display(),
-        dest.display(),
+        q(source),
+        q(dest),
         r.metrics.files(),
         format_size(r.metrics.bytes()),
         format_duration(r.elapsed),
@@ -203,28 +355,26 @@ fn tree_counts(r: &TreeReport) -> Value {
 /// The `--json` record of one tree: where it went, the counts, the file
 /// statistics (as in `--stats --json`), and every warning and error.
 pub fn json_tree(source: &Path, dest: &Path, r: &TreeReport) -> Value {
-    json!({
-        "source": path_str(source),
-        "destination": path_str(dest),
+    let v = json!({
         "ok": r.errors.is_empty(),
         "tree": tree_counts(r),
         "stats": json_stats(&r.metrics)["stats"].clone(),
         "warnings": r
             .warnings
             .iter()
-            .map(|w| json!({"path": path_str(&w.path), "warning": w.warning.to_string()}))
+            .map(|w| with_path(json!({"warning": warning_text(&w.warning)}), "path", &w.path))
             .collect::<Vec<_>>(),
         "errors": r
             .errors
             .iter()
-            .map(|e| json!({
-                "path": path_str(e.path()),
+            .map(|e| with_path(json!({
                 "operation": operation_name(e.operation()),
-                "error": e.to_string(),
+                "error": describe_error(e.path(), e.path(), e),
                 "error_kind": format!("{:?}", e.kind()),
-            }))
+            }), "path", e.path()))
             .collect::<Vec<_>>(),
-    })
+    });
+    with_path(with_path(v, "source", source), "destination", dest)
 }
 
 /// The final `--stats --json` line of `-r`: `{"stats": {...}, "tree": {...}}`.
@@ -259,12 +409,7 @@ pub fn stats_table(m: &Metrics) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "files:          {}", m.files());
     let _ = writeln!(t, "failures:       {}", m.failures());
-    let _ = writeln!(
-        t,
-        "bytes:          {} ({} B)",
-        format_size(m.bytes()),
-        m.bytes()
-    );
+    let _ = writeln!(t, "bytes:          {}", format_size(m.bytes()));
     let methods: Vec<_> = m.per_method().filter(|(_, s)| s.files > 0).collect();
     if !methods.is_empty() {
         let _ = writeln!(
@@ -400,8 +545,12 @@ mod tests {
     fn verbose_line_without_and_with_fallbacks() {
         let r = report(1 << 30, Method::Reflink, vec![], Duration::from_micros(300));
         assert_eq!(
-            verbose_line(Path::new("a"), &r),
-            "a -> dir/b (reflink, 1.0 GiB, 300.0 µs)"
+            verbose_line(Path::new("a"), &r.destination),
+            "'a' -> 'dir/b'"
+        );
+        assert_eq!(
+            debug_line(Path::new("a"), &r),
+            "'a' -> 'dir/b' (reflink, 1.0 GiB, 300.0 µs)"
         );
         let r = report(
             4096,
@@ -409,11 +558,9 @@ mod tests {
             vec![exdev()],
             Duration::from_micros(100),
         );
-        let line = verbose_line(Path::new("a"), &r);
-        let want = format!(
-            "a -> dir/b (read_write, 4.0 KiB, 100.0 µs, after copy_file_range: {})",
-            io::Error::from_raw_os_error(18)
-        );
+        let line = debug_line(Path::new("a"), &r);
+        let want = "'a' -> 'dir/b' (read_write, 4.0 KiB, 100.0 µs, \
+                    after copy_file_range: Invalid cross-device link)";
         assert_eq!(line, want);
     }
 
@@ -425,15 +572,27 @@ mod tests {
             Path::new("b"),
             &e,
         );
-        assert!(
-            line.starts_with(
-                "fastcopy: cannot copy '/nonexistent/fastcopy-cli-test' to 'b': \
-                 cannot open source '/nonexistent/fastcopy-cli-test': "
-            ),
-            "{line}"
+        assert_eq!(
+            line,
+            "fastcopy: cannot stat '/nonexistent/fastcopy-cli-test': No such file or directory"
+        );
+        assert_eq!(
+            strerror(&io::Error::from_raw_os_error(13)),
+            "Permission denied"
         );
         let w = warning_line(Path::new("x"), &Warning::SetidDropped);
         assert!(w.starts_with("fastcopy: warning: 'x': set-user-ID"), "{w}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn verbose_quotes_like_cp() {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = Path::new(std::ffi::OsStr::from_bytes(b"new\nline\xff"));
+        assert_eq!(
+            verbose_line(odd, Path::new("it's")),
+            "'new'$'\\n''line'$'\\377' -> \"it's\""
+        );
     }
 
     #[test]
@@ -447,7 +606,7 @@ mod tests {
         );
     }
 
-    const KEYS: [&str; 11] = [
+    const KEYS: [&str; 12] = [
         "source",
         "destination",
         "ok",
@@ -459,6 +618,7 @@ mod tests {
         "error",
         "error_kind",
         "operation",
+        "skipped",
     ];
 
     #[test]
@@ -487,12 +647,7 @@ mod tests {
         assert_eq!(ok["bytes"], 4096);
         assert_eq!(ok["method"], "read_write");
         assert_eq!(ok["fallbacks"][0]["method"], "copy_file_range");
-        assert!(
-            ok["fallbacks"][0]["error"]
-                .as_str()
-                .unwrap()
-                .contains("os error 18")
-        );
+        assert_eq!(ok["fallbacks"][0]["error"], "Invalid cross-device link");
         assert_eq!(ok["elapsed_ns"], 1234);
         assert!(
             ok["warnings"][0]
@@ -509,12 +664,7 @@ mod tests {
         assert_eq!(bad["warnings"], json!([]));
         assert_eq!(bad["error_kind"], "NotFound");
         assert_eq!(bad["operation"], "open_source");
-        assert!(
-            bad["error"]
-                .as_str()
-                .unwrap()
-                .starts_with("cannot open source '")
-        );
+        assert!(bad["error"].as_str().unwrap().starts_with("cannot stat '"));
     }
 
     #[test]
@@ -588,7 +738,7 @@ mod tests {
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[0], "files:          3");
         assert_eq!(lines[1], "failures:       1");
-        assert_eq!(lines[2], "bytes:          1.5 MiB (1576960 B)");
+        assert_eq!(lines[2], "bytes:          1.5 MiB");
         assert!(
             t.contains("\nreflink               2     1.5 MiB   300.0 µs\n"),
             "{t}"

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 /// Try what the filesystem of DIR can do: clone, copy_file_range (and
 /// whether it clones), direct I/O, holes, no-clobber rename.
 #[derive(Debug, Parser)]
-#[command(name = "fastcopy probe")]
+#[command(name = "fastcopy --probe")]
 pub struct ProbeCli {
     /// A directory on the filesystem to probe (a few small files are
     /// written there and removed)

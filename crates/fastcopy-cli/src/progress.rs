@@ -1,6 +1,7 @@
 //! The progress bar: the library's [`Progress`] trait drawn with indicatif.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::path::Path;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use fastcopy::{Progress, TreeProgress};
@@ -78,16 +79,42 @@ impl Progress for FileProgress {
     }
 }
 
-/// Set by the first Ctrl-C (or SIGTERM, SIGHUP) once [`watch_interrupts`]
-/// is on.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The first of SIGINT, SIGTERM or SIGHUP that arrived once
+/// [`watch_interrupts`] is on (0: none).
+static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
 
 /// From now on, the first Ctrl-C, SIGTERM or SIGHUP asks the running copy
-/// to stop (it removes its temporary file and leaves the destination as it
-/// was); a second one ends the process at once, exit status 130.
+/// to stop (a file copy removes its temporary file, a tree copy its staging
+/// directory, and the destination stays as it was); a second one ends the
+/// process at once.
+#[cfg(unix)]
+pub fn watch_interrupts() {
+    extern "C" fn on_signal(signal: libc::c_int) {
+        if INTERRUPTED.swap(signal, Ordering::SeqCst) != 0 {
+            // SAFETY: _exit is async-signal-safe; the second signal means
+            // "stop now", and the status says which signal it was.
+            unsafe { libc::_exit(128 + signal) };
+        }
+    }
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed sigaction is a valid value (empty mask, no
+        // flags); the handler only touches an atomic and calls _exit, both
+        // async-signal-safe; the pointers passed live through the call.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Windows: Ctrl-C and Ctrl-Break (reported as SIGINT's 2).
+#[cfg(not(unix))]
 pub fn watch_interrupts() {
     let _ = ctrlc::set_handler(|| {
-        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+        if INTERRUPTED.swap(2, Ordering::SeqCst) != 0 {
             std::process::exit(130);
         }
     });
@@ -95,7 +122,15 @@ pub fn watch_interrupts() {
 
 /// Whether an interrupt arrived.
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    INTERRUPTED.load(Ordering::SeqCst) != 0
+}
+
+/// The signal that interrupted the copy, if one did.
+pub fn interrupted_by() -> Option<i32> {
+    match INTERRUPTED.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
 }
 
 /// What a single-file copy reports to: the bar when there is one, and the
@@ -175,6 +210,145 @@ impl TreeProgress for TreeBar {
 
     fn entry_done(&self) {
         self.bar.tick();
+    }
+}
+
+/// What a tree copy prints per entry on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lines {
+    /// Nothing.
+    None,
+    /// `-v`: `'SRC' -> 'DST'`, as cp.
+    Verbose,
+    /// `--debug`: the `-v` line with the method, size and fallbacks.
+    Debug,
+}
+
+/// What a tree copy reports to: the spinner when there is one, the `-v`
+/// and `--debug` lines, and the interrupt flag as cancellation.
+#[derive(Debug)]
+pub struct TreeWatch {
+    bar: Option<TreeBar>,
+    lines: Lines,
+    /// The tree's source and destination as given, and the directories
+    /// already named by a line (the library reports files, links and
+    /// FIFOs; a directory gets its line before the first entry in it).
+    roots: (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf),
+    named: Mutex<std::collections::HashSet<std::path::PathBuf>>,
+}
+
+impl TreeWatch {
+    /// `dest` is the destination the library writes, and how `-v` names it.
+    pub fn new(
+        bar: Option<TreeBar>,
+        lines: Lines,
+        source: &Path,
+        (dest, shown): (&Path, &Path),
+    ) -> TreeWatch {
+        TreeWatch {
+            bar,
+            lines,
+            roots: (
+                source.to_path_buf(),
+                dest.to_path_buf(),
+                shown.to_path_buf(),
+            ),
+            named: Mutex::new(std::collections::HashSet::new()),
+        }
+    }
+
+    /// The lines of the directories between the tree's top and `dest`
+    /// that have none yet, outermost first.
+    fn directory_lines(&self, dest: &Path, text: &mut String) {
+        let (src_root, dst_root, shown_root) = &self.roots;
+        let Ok(rel) = dest.strip_prefix(dst_root) else {
+            return;
+        };
+        let Some(parent) = rel.parent() else {
+            return;
+        };
+        let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
+        let mut prefix = std::path::PathBuf::new();
+        for part in parent.components() {
+            prefix.push(part);
+            if named.insert(prefix.clone()) {
+                text.push_str(&crate::output::verbose_line(
+                    &src_root.join(&prefix),
+                    &shown_root.join(&prefix),
+                ));
+                if self.lines == Lines::Debug {
+                    text.push_str(" (directory)");
+                }
+                text.push('\n');
+            }
+        }
+    }
+
+    /// Removes the spinner (before any message is printed).
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+impl TreeProgress for TreeWatch {
+    fn file_copied(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.file_copied(bytes);
+        }
+    }
+
+    fn entry_done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.entry_done();
+        }
+    }
+
+    fn wants_entries(&self) -> bool {
+        self.lines != Lines::None
+    }
+
+    fn entry(&self, e: &fastcopy::TreeEntry<'_>) {
+        use std::io::Write as _;
+        if e.skipped.is_some() || e.kind == fastcopy::EntryKind::Skipped {
+            return;
+        }
+        let mut text = String::new();
+        self.directory_lines(e.destination, &mut text);
+        let shown = match e.destination.strip_prefix(&self.roots.1) {
+            Ok(rel) => self.roots.2.join(rel),
+            Err(_) => e.destination.to_path_buf(),
+        };
+        let mut line = crate::output::verbose_line(e.source, &shown);
+        if self.lines == Lines::Debug {
+            let what = match (e.method, e.kind) {
+                (Some(m), _) => format!("{m}, {}", crate::output::format_size(e.bytes)),
+                (None, kind) => format!("{kind:?}").to_lowercase(),
+            };
+            line.push_str(&format!(" ({what}"));
+            for f in e.fallbacks {
+                line.push_str(&format!(
+                    ", after {}: {}",
+                    f.method,
+                    crate::output::strerror(&f.error)
+                ));
+            }
+            line.push(')');
+        }
+        line.push('\n');
+        text.push_str(&line);
+        // One write per entry: the lines of two workers never mix.
+        let _ = match &self.bar {
+            Some(bar) => bar
+                .bar
+                .suspend(|| std::io::stdout().lock().write_all(text.as_bytes())),
+            None => std::io::stdout().lock().write_all(text.as_bytes()),
+        };
+    }
+
+    fn cancelled(&self) -> bool {
+        interrupted()
     }
 }
 

@@ -143,15 +143,28 @@ fn no_clobber_leaves_the_destination_alone() {
     fs::write(&dst, b"precious old content").unwrap();
     let before = fs::metadata(&dst).unwrap();
 
-    for flag in ["-n", "--no-clobber"] {
-        fastcopy()
+    for (flag, code) in [
+        ("-n", 0),
+        ("--no-clobber", 0),
+        ("--update=none", 0),
+        ("--update=none-fail", 1),
+    ] {
+        let out = fastcopy()
             .arg(flag)
             .arg(&src)
             .arg(&dst)
             .assert()
-            .code(1)
-            .stdout("")
-            .stderr(predicates::str::contains("exists"));
+            .code(code)
+            .stdout("");
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        if code == 0 {
+            assert_eq!(stderr, "", "{flag}: cp 9.5 skips silently");
+        } else {
+            assert_eq!(
+                stderr,
+                format!("fastcopy: not replacing '{}'\n", dst.display())
+            );
+        }
         assert_eq!(fs::read(&dst).unwrap(), b"precious old content");
         let after = fs::metadata(&dst).unwrap();
         assert_eq!(after.modified().unwrap(), before.modified().unwrap());
@@ -230,7 +243,7 @@ fn several_sources_need_an_existing_directory() {
         .args([&a, &b, &file])
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("not a directory"));
+        .stderr(predicates::str::contains("Not a directory"));
     assert_eq!(fs::read(&file).unwrap(), b"not a directory");
 
     let missing = d.path().join("missing");
@@ -300,4 +313,78 @@ fn accepted_options_still_copy_exactly() {
         assert_eq!(mode(&dst), 0o640, "{flags:?}");
     }
     assert_no_temp(d.path());
+}
+
+/// Replacing a destination that has other hard links says so (they keep
+/// the old content); `--in-place` writes into the same inode instead, so
+/// every link sees the new content.
+#[test]
+fn hard_links_of_the_destination_replaced_or_written_in_place() {
+    use std::os::unix::fs::MetadataExt;
+    let d = tempfile::tempdir().unwrap();
+    let (src, dst, other) = (
+        d.path().join("src"),
+        d.path().join("dst"),
+        d.path().join("other"),
+    );
+    source(&src, b"new content", 0o644);
+    fs::write(&dst, b"old").unwrap();
+    fs::hard_link(&dst, &other).unwrap();
+    fastcopy()
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .success()
+        .stderr(format!(
+            "fastcopy: warning: '{}': the replaced destination had 1 other hard link, \
+         which keeps the old content\n",
+            dst.display()
+        ));
+    assert_eq!(fs::read(&dst).unwrap(), b"new content");
+    assert_eq!(fs::read(&other).unwrap(), b"old");
+
+    fs::remove_file(&dst).unwrap();
+    fs::hard_link(&other, &dst).unwrap();
+    let ino = fs::metadata(&dst).unwrap().ino();
+    fastcopy()
+        .args(["--in-place"])
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .success()
+        .stderr("");
+    assert_eq!(fs::metadata(&dst).unwrap().ino(), ino);
+    assert_eq!(fs::read(&other).unwrap(), b"new content");
+    assert_eq!(mtime(&dst), old_mtime());
+    assert_no_temp(d.path());
+}
+
+/// `-i` asks on stderr and reads stdin: y replaces, n or no answer keeps
+/// (exit 0); `-i` with `-r` is a usage error.
+#[test]
+fn interactive_asks_and_reads_stdin() {
+    let d = tempfile::tempdir().unwrap();
+    let (src, dst) = (d.path().join("src"), d.path().join("dst"));
+    source(&src, b"new", 0o644);
+    for (answer, want) in [("n\n", &b"old"[..]), ("", b"old"), ("y\n", b"new")] {
+        fs::write(&dst, b"old").unwrap();
+        fastcopy()
+            .arg("-i")
+            .arg(&src)
+            .arg(&dst)
+            .write_stdin(answer)
+            .assert()
+            .success()
+            .stderr(predicates::str::starts_with(format!(
+                "fastcopy: overwrite '{}'? ",
+                dst.display()
+            )));
+        assert_eq!(fs::read(&dst).unwrap(), want, "{answer:?}");
+    }
+    fastcopy()
+        .args(["-ri"])
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .code(2);
 }

@@ -24,9 +24,8 @@ fn missing_source_is_reported_and_the_others_copied() {
     source(&b, b"bb", 0o644);
 
     let want = format!(
-        "fastcopy: cannot copy '{m}' to '{dir}': cannot open source '{m}': No such file or directory (os error 2)\n",
+        "fastcopy: cannot stat '{m}': No such file or directory\n",
         m = missing.display(),
-        dir = dir.display(),
     );
     fastcopy()
         .args([&a, &missing, &b, &dir])
@@ -60,8 +59,8 @@ fn same_file_is_refused_and_the_source_kept() {
             .assert()
             .code(1)
             .stderr(
-                predicate::str::starts_with(format!("fastcopy: cannot copy '{src}' to '{dst}': "))
-                    .and(predicate::str::contains("same file")),
+                predicate::str::starts_with(format!("fastcopy: '{src}' and '"))
+                    .and(predicate::str::ends_with("' are the same file\n")),
             );
         assert_eq!(
             fs::read(d.path().join("a")).unwrap(),
@@ -87,7 +86,7 @@ fn fifo_source_fails_without_blocking() {
         .arg(&dst)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("not a regular file"));
+        .stderr(predicate::str::contains("FIFO").and(predicate::str::contains("-r")));
     assert!(
         start.elapsed() < Duration::from_secs(3),
         "took {:?}",
@@ -107,7 +106,10 @@ fn directory_source_fails() {
         .arg(&dst)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("is a directory"));
+        .stderr(format!(
+            "fastcopy: -r not specified; omitting directory '{}'\n",
+            src.display()
+        ));
     assert!(!dst.exists());
     assert_no_temp(d.path());
 }
@@ -224,7 +226,7 @@ fn unwritable_stdout_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.starts_with("fastcopy: cannot write to standard output: No space left on device"),
+        stderr.starts_with("fastcopy: error writing standard output: No space left on device"),
         "{stderr}"
     );
 }

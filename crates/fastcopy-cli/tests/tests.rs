@@ -5,6 +5,8 @@
 mod util;
 
 mod copy;
+#[cfg(target_os = "linux")]
+mod cp_compat;
 mod errors;
 mod output;
 mod progress;

@@ -11,7 +11,7 @@ use crate::util::{fastcopy, names};
 
 fn probe_json(dir: &Path) -> Value {
     let out = fastcopy()
-        .args(["probe", "--json"])
+        .args(["--probe", "--json"])
         .arg(dir)
         .assert()
         .success()
@@ -61,7 +61,7 @@ fn probe_prints_a_line_per_capability() {
         return;
     };
     fastcopy()
-        .arg("probe")
+        .arg("--probe")
         .arg(d.path())
         .assert()
         .success()
@@ -75,7 +75,7 @@ fn probe_prints_a_line_per_capability() {
 #[test]
 fn probe_of_a_missing_directory_fails_with_its_name() {
     fastcopy()
-        .args(["probe", "/nonexistent/fastcopy-probe"])
+        .args(["--probe", "/nonexistent/fastcopy-probe"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("'/nonexistent/fastcopy-probe'"));
@@ -92,7 +92,7 @@ fn bench_measures_every_method_and_cleans_up() {
     let svg = d.path().join("chart.svg");
     let out = fastcopy()
         .args([
-            "bench", "--json", "--sizes", "4K,1M", "--runs", "2", "--cache", "both",
+            "--bench", "--json", "--sizes", "4K,1M", "--runs", "2", "--cache", "both",
         ])
         .arg("--svg")
         .arg(&svg)
@@ -152,7 +152,7 @@ fn bench_lists_what_is_not_available() {
         return;
     };
     fastcopy()
-        .args(["bench", "--sizes", "4K", "--runs", "1", "--cache", "warm"])
+        .args(["--bench", "--sizes", "4K", "--runs", "1", "--cache", "warm"])
         .arg(d.path())
         .assert()
         .success()
@@ -167,10 +167,78 @@ fn bench_lists_what_is_not_available() {
 #[test]
 fn bench_refuses_bad_sizes() {
     fastcopy()
-        .args(["bench", "--sizes", "4X", "/tmp"])
+        .args(["--bench", "--sizes", "4X", "/tmp"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("unknown size suffix"));
+}
+
+/// Operands are never commands: files named like the tools (and `help`)
+/// are copied, whatever the spelling, and `clean` deletes nothing.
+#[test]
+fn files_named_like_tools_are_copied() {
+    let d = tempfile::tempdir().unwrap();
+    for name in ["probe", "bench", "clean", "help"] {
+        fs::write(d.path().join(name), name.as_bytes()).unwrap();
+        fs::create_dir(d.path().join(format!("into-{name}"))).unwrap();
+        fastcopy()
+            .current_dir(d.path())
+            .args([name, &format!("into-{name}")])
+            .assert()
+            .success()
+            .stdout("")
+            .stderr("");
+        let copied = d.path().join(format!("into-{name}")).join(name);
+        assert_eq!(fs::read(copied).unwrap(), name.as_bytes());
+    }
+    // With one operand, a file named help misses its destination as cp says.
+    fastcopy()
+        .current_dir(d.path())
+        .arg("help")
+        .assert()
+        .code(2)
+        .stderr("fastcopy: missing destination file operand after 'help'\nTry 'fastcopy --help' for more information.\n");
+}
+
+/// `fastcopy help` (no file of that name) prints the help; `--probe`,
+/// `--bench` and `--clean` are the tools' spellings, also after options.
+#[test]
+fn help_and_tools_by_option() {
+    let d = tempfile::tempdir().unwrap();
+    let help = fastcopy()
+        .current_dir(d.path())
+        .arg("help")
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&help.get_output().stdout).into_owned();
+    assert!(
+        text.contains("Usage: fastcopy") && text.contains("--probe"),
+        "{text}"
+    );
+    fastcopy()
+        .args(["--json", "--probe"])
+        .arg(d.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("{"));
+    fastcopy()
+        .args(["--clean", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("fastcopy --clean"));
+    fastcopy()
+        .arg("a.txt")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "fastcopy: missing destination file operand after 'a.txt'\n",
+        ));
+    fastcopy()
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "fastcopy: missing file operand\n",
+        ));
 }
 
 /// A file named like a tool is still copied with a path that says so.
@@ -200,7 +268,7 @@ fn clean_removes_only_dead_processes_temporaries() {
     fs::write(&mine, b"in progress").unwrap();
     fs::write(d.path().join("keep"), b"data").unwrap();
     fastcopy()
-        .arg("clean")
+        .arg("--clean")
         .arg(d.path())
         .assert()
         .success()
@@ -212,7 +280,7 @@ fn clean_removes_only_dead_processes_temporaries() {
     assert_eq!(left.len(), 2, "{left:?}");
     assert!(mine.exists() && d.path().join("keep").exists());
     fastcopy()
-        .args(["clean", "/nonexistent/fastcopy-clean"])
+        .args(["--clean", "/nonexistent/fastcopy-clean"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("'/nonexistent/fastcopy-clean'"));
@@ -242,7 +310,7 @@ fn clean_goes_on_past_a_leftover_it_cannot_remove() {
         testfs::skipped(TEST, "chattr +i failed");
         return;
     };
-    let out = fastcopy().arg("clean").arg(d.path()).output().unwrap();
+    let out = fastcopy().arg("--clean").arg(d.path()).output().unwrap();
     drop(frozen);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),

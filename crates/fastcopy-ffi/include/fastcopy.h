@@ -53,6 +53,27 @@
 // A bug in fastcopy (a caught panic); the message says where.
 #define FASTCOPY_ERROR_INTERNAL 10
 
+// The source changed while it was copied (size, modification or status
+// change time); the destination was left as it was. See
+// [`FastcopyOptions::accept_changing_source`].
+#define FASTCOPY_ERROR_SOURCE_CHANGED 11
+
+// [`FastcopyOptions::overwrite`]: never touch an existing destination;
+// fail with [`FASTCOPY_ERROR_ALREADY_EXISTS`] (`cp --update=none-fail`).
+#define FASTCOPY_OVERWRITE_NO_CLOBBER 0
+
+// [`FastcopyOptions::overwrite`]: replace an existing destination
+// atomically (the default).
+#define FASTCOPY_OVERWRITE_REPLACE 1
+
+// [`FastcopyOptions::overwrite`]: leave an existing destination alone and
+// succeed, with [`FastcopyReport::skipped`] set (`cp --update=none`).
+#define FASTCOPY_OVERWRITE_SKIP 2
+
+// [`FastcopyOptions::overwrite`]: replace only a destination older than
+// the source, never a newer one whatever its size (`cp -u`).
+#define FASTCOPY_OVERWRITE_OLDER 3
+
 // [`FastcopyOptions::reflink`]: clone where the filesystem can, copy
 // otherwise.
 #define FASTCOPY_REFLINK_AUTO 0
@@ -75,8 +96,10 @@
 // Options for [`fastcopy_copy_file`]. Start from
 // [`fastcopy_options_default`]; every flag is 0 (off) or non-zero (on).
 typedef struct FastcopyOptions {
-  // Replace an existing destination atomically (non-zero, the default),
-  // or fail with [`FASTCOPY_ERROR_ALREADY_EXISTS`] and leave it alone (0).
+  // What to do with an existing destination:
+  // [`FASTCOPY_OVERWRITE_REPLACE`] (default),
+  // [`FASTCOPY_OVERWRITE_NO_CLOBBER`], [`FASTCOPY_OVERWRITE_SKIP`] or
+  // [`FASTCOPY_OVERWRITE_OLDER`].
   uint8_t overwrite;
   // [`FASTCOPY_REFLINK_AUTO`] (default), [`FASTCOPY_REFLINK_ALWAYS`] or
   // [`FASTCOPY_REFLINK_NEVER`].
@@ -90,6 +113,16 @@ typedef struct FastcopyOptions {
   // Flush the new file to stable storage before renaming it into place
   // (default off).
   uint8_t fsync;
+  // Replace an existing destination the caller may not write (`cp -f`;
+  // default off: refused with [`FASTCOPY_ERROR_PERMISSION_DENIED`]).
+  uint8_t force;
+  // Write into the existing destination's own inode instead of
+  // replacing it (keeps its hard links, owner and permissions; not
+  // atomic; default off).
+  uint8_t in_place;
+  // Accept a source that changes while it is copied (copied as read,
+  // with a warning; default off: [`FASTCOPY_ERROR_SOURCE_CHANGED`]).
+  uint8_t accept_changing_source;
 } FastcopyOptions;
 
 // What a successful copy did.
@@ -108,8 +141,13 @@ typedef struct FastcopyReport {
   // Methods tried and found unsupported before `method`.
   uint32_t fallbacks;
   // Things that did not go as asked without failing the copy (an
-  // attribute not copied, set-user-ID dropped, the source changing size).
+  // attribute not copied, set-user-ID dropped, an accepted change of the
+  // source, other hard links of a replaced destination).
   uint32_t warnings;
+  // 0 when the file was copied; 1 when an existing destination was left
+  // alone ([`FASTCOPY_OVERWRITE_SKIP`]), 2 when it was not older than the
+  // source ([`FASTCOPY_OVERWRITE_OLDER`]). Nothing was copied then.
+  uint8_t skipped;
 } FastcopyReport;
 
 // Why a call failed. Owned by the caller once written: free `message`

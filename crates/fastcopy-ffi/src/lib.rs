@@ -90,6 +90,23 @@ pub const FASTCOPY_ERROR_NOT_A_FILE: i32 = 8;
 pub const FASTCOPY_ERROR_NO_SPACE: i32 = 9;
 /// A bug in fastcopy (a caught panic); the message says where.
 pub const FASTCOPY_ERROR_INTERNAL: i32 = 10;
+/// The source changed while it was copied (size, modification or status
+/// change time); the destination was left as it was. See
+/// [`FastcopyOptions::accept_changing_source`].
+pub const FASTCOPY_ERROR_SOURCE_CHANGED: i32 = 11;
+
+/// [`FastcopyOptions::overwrite`]: never touch an existing destination;
+/// fail with [`FASTCOPY_ERROR_ALREADY_EXISTS`] (`cp --update=none-fail`).
+pub const FASTCOPY_OVERWRITE_NO_CLOBBER: u8 = 0;
+/// [`FastcopyOptions::overwrite`]: replace an existing destination
+/// atomically (the default).
+pub const FASTCOPY_OVERWRITE_REPLACE: u8 = 1;
+/// [`FastcopyOptions::overwrite`]: leave an existing destination alone and
+/// succeed, with [`FastcopyReport::skipped`] set (`cp --update=none`).
+pub const FASTCOPY_OVERWRITE_SKIP: u8 = 2;
+/// [`FastcopyOptions::overwrite`]: replace only a destination older than
+/// the source, never a newer one whatever its size (`cp -u`).
+pub const FASTCOPY_OVERWRITE_OLDER: u8 = 3;
 
 /// [`FastcopyOptions::reflink`]: clone where the filesystem can, copy
 /// otherwise.
@@ -115,8 +132,10 @@ const _: () = assert!(fastcopy::SIZE_BUCKET_LIMITS.len() + 1 == FASTCOPY_SIZE_BU
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FastcopyOptions {
-    /// Replace an existing destination atomically (non-zero, the default),
-    /// or fail with [`FASTCOPY_ERROR_ALREADY_EXISTS`] and leave it alone (0).
+    /// What to do with an existing destination:
+    /// [`FASTCOPY_OVERWRITE_REPLACE`] (default),
+    /// [`FASTCOPY_OVERWRITE_NO_CLOBBER`], [`FASTCOPY_OVERWRITE_SKIP`] or
+    /// [`FASTCOPY_OVERWRITE_OLDER`].
     pub overwrite: u8,
     /// [`FASTCOPY_REFLINK_AUTO`] (default), [`FASTCOPY_REFLINK_ALWAYS`] or
     /// [`FASTCOPY_REFLINK_NEVER`].
@@ -130,6 +149,16 @@ pub struct FastcopyOptions {
     /// Flush the new file to stable storage before renaming it into place
     /// (default off).
     pub fsync: u8,
+    /// Replace an existing destination the caller may not write (`cp -f`;
+    /// default off: refused with [`FASTCOPY_ERROR_PERMISSION_DENIED`]).
+    pub force: u8,
+    /// Write into the existing destination's own inode instead of
+    /// replacing it (keeps its hard links, owner and permissions; not
+    /// atomic; default off).
+    pub in_place: u8,
+    /// Accept a source that changes while it is copied (copied as read,
+    /// with a warning; default off: [`FASTCOPY_ERROR_SOURCE_CHANGED`]).
+    pub accept_changing_source: u8,
 }
 
 impl Default for FastcopyOptions {
@@ -141,6 +170,9 @@ impl Default for FastcopyOptions {
             preserve_mode: 1,
             create_parents: 0,
             fsync: 0,
+            force: 0,
+            in_place: 0,
+            accept_changing_source: 0,
         }
     }
 }
@@ -157,10 +189,16 @@ impl FastcopyOptions {
                 )));
             }
         };
-        let overwrite = if self.overwrite != 0 {
-            Overwrite::Replace
-        } else {
-            Overwrite::NoClobber
+        let overwrite = match self.overwrite {
+            FASTCOPY_OVERWRITE_NO_CLOBBER => Overwrite::NoClobber,
+            FASTCOPY_OVERWRITE_REPLACE => Overwrite::Replace,
+            FASTCOPY_OVERWRITE_SKIP => Overwrite::Skip,
+            FASTCOPY_OVERWRITE_OLDER => Overwrite::Older,
+            other => {
+                return Err(Failure::invalid(format!(
+                    "invalid overwrite mode {other} (expected 0 no-clobber, 1 replace, 2 skip, 3 older)"
+                )));
+            }
         };
         Ok(CopyOptions::new()
             .overwrite(overwrite)
@@ -168,7 +206,10 @@ impl FastcopyOptions {
             .preserve_times(self.preserve_times != 0)
             .preserve_mode(self.preserve_mode != 0)
             .create_parents(self.create_parents != 0)
-            .fsync(self.fsync != 0))
+            .fsync(self.fsync != 0)
+            .force(self.force != 0)
+            .in_place(self.in_place != 0)
+            .accept_changing_source(self.accept_changing_source != 0))
     }
 }
 
@@ -190,8 +231,13 @@ pub struct FastcopyReport {
     /// Methods tried and found unsupported before `method`.
     pub fallbacks: u32,
     /// Things that did not go as asked without failing the copy (an
-    /// attribute not copied, set-user-ID dropped, the source changing size).
+    /// attribute not copied, set-user-ID dropped, an accepted change of the
+    /// source, other hard links of a replaced destination).
     pub warnings: u32,
+    /// 0 when the file was copied; 1 when an existing destination was left
+    /// alone ([`FASTCOPY_OVERWRITE_SKIP`]), 2 when it was not older than the
+    /// source ([`FASTCOPY_OVERWRITE_OLDER`]). Nothing was copied then.
+    pub skipped: u8,
 }
 
 /// Why a call failed. Owned by the caller once written: free `message`
@@ -345,6 +391,7 @@ fn status_of(e: &fastcopy::Error) -> i32 {
     let no_errno = e.raw_os_error().is_none();
     match (e.operation(), e.kind()) {
         (Operation::SameFile, _) => FASTCOPY_ERROR_SAME_FILE,
+        (Operation::SourceChanged, _) => FASTCOPY_ERROR_SOURCE_CHANGED,
         (Operation::DestinationExists, _) => FASTCOPY_ERROR_ALREADY_EXISTS,
         (Operation::SourceNotRegular, _) => FASTCOPY_ERROR_NOT_A_FILE,
         // fastcopy's own refusal to replace a directory or special file.
@@ -453,6 +500,11 @@ fn report_of(r: &CopyReport) -> FastcopyReport {
         elapsed_ns: nanos(r.elapsed),
         fallbacks: u32::try_from(r.fallbacks.len()).unwrap_or(u32::MAX),
         warnings: u32::try_from(r.warnings.len()).unwrap_or(u32::MAX),
+        skipped: match r.skipped {
+            None => 0,
+            Some(fastcopy::Skipped::Exists) => 1,
+            Some(_) => 2,
+        },
     }
 }
 
@@ -626,6 +678,7 @@ pub extern "C" fn fastcopy_status_name(code: i32) -> *const c_char {
     match code {
         FASTCOPY_OK => c"OK",
         FASTCOPY_ERROR_OTHER => c"OTHER",
+        FASTCOPY_ERROR_SOURCE_CHANGED => c"SOURCE_CHANGED",
         FASTCOPY_ERROR_NOT_FOUND => c"NOT_FOUND",
         FASTCOPY_ERROR_PERMISSION_DENIED => c"PERMISSION_DENIED",
         FASTCOPY_ERROR_ALREADY_EXISTS => c"ALREADY_EXISTS",

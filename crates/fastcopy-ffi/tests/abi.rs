@@ -39,6 +39,7 @@ fn empty_report() -> FastcopyReport {
         elapsed_ns: 0,
         fallbacks: u32::MAX,
         warnings: u32::MAX,
+        skipped: u8::MAX,
     }
 }
 
@@ -461,4 +462,76 @@ mod filesystems {
         assert_ne!(c.os_error, 0, "the system's errno is passed on");
         assert_eq!(names(dir.path()), ["src"]);
     }
+}
+
+/// The overwrite modes of the contract: `OLDER` never replaces a newer
+/// destination whatever its size, `SKIP` leaves any existing one, both
+/// succeed and say so in `skipped`; an invalid mode is an invalid argument.
+#[test]
+fn overwrite_modes_keep_newer_or_existing_destinations() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    fs::write(&src, b"the source").unwrap();
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(&src)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    fs::write(&dst, b"newer, and of another size").unwrap();
+
+    let c = copy(&src, &dst, opts(|o| o.overwrite = FASTCOPY_OVERWRITE_OLDER));
+    assert_eq!(c.code, FASTCOPY_OK, "{:?}", c.message);
+    assert_eq!((c.report.skipped, c.report.bytes), (2, 0));
+    assert_eq!(fs::read(&dst).unwrap(), b"newer, and of another size");
+
+    let c = copy(&src, &dst, opts(|o| o.overwrite = FASTCOPY_OVERWRITE_SKIP));
+    assert_eq!(c.code, FASTCOPY_OK, "{:?}", c.message);
+    assert_eq!(c.report.skipped, 1);
+    assert_eq!(fs::read(&dst).unwrap(), b"newer, and of another size");
+
+    // Older than the source now: replaced.
+    let older = old - Duration::from_secs(60);
+    fs::File::options()
+        .write(true)
+        .open(&dst)
+        .unwrap()
+        .set_modified(older)
+        .unwrap();
+    let c = copy(&src, &dst, opts(|o| o.overwrite = FASTCOPY_OVERWRITE_OLDER));
+    assert_eq!(c.code, FASTCOPY_OK, "{:?}", c.message);
+    assert_eq!(c.report.skipped, 0);
+    assert_eq!(fs::read(&dst).unwrap(), b"the source");
+
+    let c = copy(&src, &dst, opts(|o| o.overwrite = 9));
+    assert_eq!(c.code, FASTCOPY_ERROR_INVALID_ARGUMENT);
+    assert_eq!(names(dir.path()), ["dst", "src"]);
+}
+
+/// `in_place` writes into the destination's inode: its other hard link
+/// sees the new content.
+#[test]
+fn in_place_keeps_the_destination_inode() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dst, link) = (
+        dir.path().join("src"),
+        dir.path().join("dst"),
+        dir.path().join("link"),
+    );
+    fs::write(&src, b"new content").unwrap();
+    fs::write(&dst, b"old content, longer").unwrap();
+    fs::hard_link(&dst, &link).unwrap();
+    let c = copy(&src, &dst, opts(|o| o.in_place = 1));
+    assert_eq!(c.code, FASTCOPY_OK, "{:?}", c.message);
+    assert_eq!(fs::read(&link).unwrap(), b"new content");
+    // Without it the other link keeps the old content and a warning says so.
+    fs::write(&src, b"newer content").unwrap();
+    let c = copy(&src, &dst, None);
+    assert_eq!(c.code, FASTCOPY_OK, "{:?}", c.message);
+    assert_eq!(c.report.warnings, 1);
+    assert_eq!(fs::read(&link).unwrap(), b"new content");
+    assert_eq!(fs::read(&dst).unwrap(), b"newer content");
 }

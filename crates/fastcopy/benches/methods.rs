@@ -5,7 +5,7 @@
 //! The files live in `$FASTCOPY_BENCH_DIR` (default: the system's
 //! temporary directory), so `FASTCOPY_BENCH_DIR=/mnt/btrfs cargo bench`
 //! measures Btrfs. For the full table (up to 1 GiB, cold cache, fallocate),
-//! use `fastcopy bench DIR`.
+//! use `fastcopy --bench DIR`.
 
 use std::fs::{self, File};
 use std::io::{Read, Write};

@@ -9,11 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::error::{Error, Operation, Result};
-use crate::ladder;
 use crate::options::{CopyOptions, Overwrite};
+use crate::pipeline::{self, Copied, Defaults, NewFile, Plain, StepError};
 use crate::policy::{self, Existing};
-use crate::progress;
-use crate::report::{CopyReport, Fallback, Method, Skipped, Warning};
+use crate::report::{CopyReport, Method, Skipped, Warning};
 use crate::sys;
 
 /// The portable part of a temporary file's name: `.NAME.fastcopy-tmp-UNIQUE`.
@@ -26,27 +25,27 @@ pub(crate) fn copy_file(from: &Path, to: &Path, opts: &CopyOptions) -> Result<Co
 
     let (src, src_meta) = open_source(from)?;
     let (dest, existing) = resolve_destination(from, to, &src, &src_meta, opts)?;
-    let report = |bytes, method, fallbacks, warnings, skipped| CopyReport {
-        destination: dest.clone(),
-        bytes,
-        method,
-        fallbacks,
-        elapsed: start.elapsed(),
-        warnings,
-        skipped,
+    let report = |copied: Option<Copied>, warnings, skipped: Option<Skipped>| {
+        let (method, bytes, fallbacks) = match copied {
+            Some(c) if skipped.is_none() => (c.method, c.bytes, c.fallbacks),
+            Some(c) => (c.method, 0, c.fallbacks),
+            None => (Method::ReadWrite, 0, Vec::new()),
+        };
+        CopyReport {
+            destination: dest.clone(),
+            bytes,
+            method,
+            fallbacks,
+            elapsed: start.elapsed(),
+            warnings,
+            skipped,
+        }
     };
 
+    let mut in_place = None;
     if let Some(meta) = &existing {
         match policy::on_existing(opts.overwrite, &src_meta, meta) {
-            Existing::Keep(why) => {
-                return Ok(report(
-                    0,
-                    Method::ReadWrite,
-                    Vec::new(),
-                    warnings,
-                    Some(why),
-                ));
-            }
+            Existing::Keep(why) => return Ok(report(None, warnings, Some(why))),
             Existing::Refuse => return Err(policy::exists(&dest)),
             Existing::Replace => {}
         }
@@ -62,147 +61,41 @@ pub(crate) fn copy_file(from: &Path, to: &Path, opts: &CopyOptions) -> Result<Co
                 .truncate(true)
                 .open(&dest)
                 .map_err(|e| Error::new(Operation::CreateFile, &dest, e))?;
-            let (method, bytes, fallbacks) =
-                copy_data(from, &src, &src_meta, &file, &dest, opts, &mut warnings)?;
-            // The destination keeps its owner, permissions, ACLs and
-            // attributes: only its data and times are the source's.
-            let in_place = CopyOptions {
-                preserve_mode: false,
-                preserve_xattrs: false,
-                ..opts.clone()
-            };
-            finish_metadata(
-                from,
-                &src,
-                &src_meta,
-                &file,
-                &dest,
-                &in_place,
-                false,
-                &mut warnings,
-            )?;
-            return Ok(report(bytes, method, fallbacks, warnings, None));
-        }
-        let links = sys::other_links(meta);
-        if links > 0 {
+            in_place = Some(InPlace(file));
+        } else if sys::other_links(meta) > 0 {
+            let links = sys::other_links(meta);
             warnings.push(Warning::ReplacedHardLinks { links });
         }
     }
-
-    let mut new = NewFile::create(&dest, sys::initial_mode(&src_meta), &mut warnings)?;
-    let (method, bytes, fallbacks) =
-        copy_data(from, &src, &src_meta, &new.file, &dest, opts, &mut warnings)?;
-    finish_metadata(
-        from,
+    let mut path_target;
+    let new: &mut dyn NewFile = match &mut in_place {
+        Some(file) => file,
+        None => {
+            let mode = sys::initial_mode(&src_meta);
+            path_target = PathTarget::create(&dest, existing.is_some(), mode, &mut warnings)?;
+            &mut path_target
+        }
+    };
+    let copied = pipeline::copy_open(
         &src,
         &src_meta,
-        &new.file,
-        &dest,
+        new,
+        &Plain,
         opts,
-        true,
+        Defaults::default(),
         &mut warnings,
-    )?;
-    let skipped = match new.persist(&dest, opts.overwrite, existing.is_some())? {
-        Placed::Yes => None,
-        // Skip: the destination appeared during the copy and is kept.
-        Placed::Kept => Some(Skipped::Exists),
-    };
-    let bytes = if skipped.is_some() { 0 } else { bytes };
-    Ok(report(bytes, method, fallbacks, warnings, skipped))
-}
-
-/// Runs the platform's ladder from `src` into `dst` and checks that the
-/// source did not change meanwhile. Returns the method, the bytes and the
-/// methods that declined.
-fn copy_data(
-    from: &Path,
-    src: &File,
-    src_meta: &Metadata,
-    dst: &File,
-    dest: &Path,
-    opts: &CopyOptions,
-    warnings: &mut Vec<Warning>,
-) -> Result<(Method, u64, Vec<Fallback>)> {
-    let mut fallbacks = Vec::new();
-    let mut plan = sys::plan(opts, src_meta, dst);
-    if let Some(only) = opts.only_method {
-        // A clone asked for alone is tried even where the filesystem is
-        // known not to clone: its own refusal is the answer.
-        let clone_asked = only.is_clone()
-            && opts.reflink != crate::Reflink::Never
-            && Method::available().contains(&only);
-        if !plan.contains(&only) && !clone_asked {
-            return Err(Error::other(
-                Operation::CopyData,
-                dest,
-                io::ErrorKind::Unsupported,
-                &format!("method {only} is not available here with these options"),
-            ));
-        }
-        plan = vec![only];
-    }
-    if let Some(p) = &opts.progress {
-        p.start(src_meta.len());
-    }
-    progress::check(opts.progress.as_deref())
-        .map_err(|e| Error::new(Operation::Cancelled, dest, e))?;
-    let outcome = ladder::run(&plan, opts.reflink, &mut fallbacks, |method, at| {
-        sys::run_method(method, at, src, src_meta, dst, opts, warnings)
-    });
-    let (method, bytes) = outcome.map_err(|(op, e)| {
-        if progress::is_cancelled(&e) {
-            return Error::new(Operation::Cancelled, dest, e);
-        }
-        let path = if op == Operation::Clone { from } else { dest };
+    )
+    .map_err(|(op, e)| {
+        let path = if pipeline::names_source(op) {
+            from
+        } else {
+            &dest
+        };
         Error::new(op, path, e)
     })?;
-    policy::check_unchanged(src, src_meta, bytes, opts, warnings)
-        .map_err(|(op, e)| Error::new(op, from, e))?;
-    Ok((method, bytes, fallbacks))
-}
-
-/// Extended attributes, owner (as root, for a new file), permissions and
-/// times of the source onto `dst`, then `fsync` when asked.
-#[allow(clippy::too_many_arguments)]
-fn finish_metadata(
-    from: &Path,
-    src: &File,
-    src_meta: &Metadata,
-    dst: &File,
-    dest: &Path,
-    opts: &CopyOptions,
-    new_file: bool,
-    warnings: &mut Vec<Warning>,
-) -> Result<()> {
-    if opts.preserve_xattrs {
-        sys::copy_xattrs(src, dst, warnings);
-    }
-    if new_file {
-        sys::keep_owner(dst, src_meta).map_err(|e| Error::new(Operation::SetOwner, dest, e))?;
-    }
-    if opts.preserve_mode
-        && let Some(perm) = sys::final_permissions(src_meta, warnings)
-    {
-        dst.set_permissions(perm)
-            .map_err(|e| Error::new(Operation::SetPermissions, dest, e))?;
-    }
-    if opts.preserve_times {
-        let mut times = fs::FileTimes::new().set_modified(
-            src_meta
-                .modified()
-                .map_err(|e| Error::new(Operation::StatSource, from, e))?,
-        );
-        if let Ok(atime) = src_meta.accessed() {
-            times = times.set_accessed(atime);
-        }
-        dst.set_times(times)
-            .map_err(|e| Error::new(Operation::SetTimes, dest, e))?;
-    }
-    if opts.fsync {
-        dst.sync_all()
-            .map_err(|e| Error::new(Operation::Sync, dest, e))?;
-    }
-    Ok(())
+    // Skip: the destination appeared during the copy and is kept.
+    let skipped = (!copied.placed).then_some(Skipped::Exists);
+    Ok(report(Some(copied), warnings, skipped))
 }
 
 /// Opens the source without blocking (a FIFO would block an ordinary open)
@@ -338,23 +231,36 @@ fn stat_destination(dest: &Path, opts: &CopyOptions) -> Result<Option<Metadata>>
     }
 }
 
-/// The new file a copy writes: without a name where the platform allows
-/// it (`O_TMPFILE` on Linux: a process killed while writing leaves
+/// The new file of a single copy: without a name where the platform
+/// allows it (`O_TMPFILE` on Linux: a process killed while writing leaves
 /// nothing), otherwise under a temporary name next to the destination.
 /// Named once complete by [`NewFile::persist`]; a temporary name is
 /// removed on drop unless it was moved into place.
-pub(crate) struct NewFile {
-    pub(crate) file: File,
+pub(crate) struct PathTarget {
+    file: File,
     /// The temporary name, if it has one.
     name: Option<PathBuf>,
+    dest: PathBuf,
+    /// Whether a destination existed when the copy started.
+    existed: bool,
     persisted: bool,
 }
 
-/// Whether [`NewFile::persist`] put the file in place.
-pub(crate) enum Placed {
-    Yes,
-    /// [`Overwrite::Skip`] found a destination made meanwhile and kept it.
-    Kept,
+/// An existing destination written in place ([`CopyOptions::in_place`]).
+struct InPlace(File);
+
+impl NewFile for InPlace {
+    fn file(&self) -> &File {
+        &self.0
+    }
+
+    fn is_new(&self) -> bool {
+        false
+    }
+
+    fn persist(&mut self, _overwrite: Overwrite) -> std::result::Result<bool, StepError> {
+        Ok(true)
+    }
 }
 
 /// The start of every temporary name for `dest`: `.NAME.fastcopy-tmp-`,
@@ -388,11 +294,18 @@ pub(crate) fn temp_path_for(dest: &Path) -> PathBuf {
     parent_of(dest).join(name)
 }
 
-impl NewFile {
-    fn create(dest: &Path, mode: u32, warnings: &mut Vec<Warning>) -> Result<NewFile> {
-        let new = |file, name| NewFile {
+impl PathTarget {
+    fn create(
+        dest: &Path,
+        existed: bool,
+        mode: u32,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<PathTarget> {
+        let new = |file, name| PathTarget {
             file,
             name,
+            dest: dest.to_path_buf(),
+            existed,
             persisted: false,
         };
         match sys::anonymous_in(parent_of(dest), mode) {
@@ -418,65 +331,73 @@ impl NewFile {
         Err(Error::new(Operation::CreateTemporary, dest, e))
     }
 
-    /// Puts the complete file at `dest` as `overwrite` says: replacing what
-    /// is there (a rename), or only if nothing is (an exclusive link or
-    /// rename, atomic). A file without a name where nothing `existed` is
-    /// linked in directly (no temporary name at any moment); if something
-    /// appeared meanwhile, it is replaced as `overwrite` says.
-    fn persist(&mut self, dest: &Path, overwrite: Overwrite, existed: bool) -> Result<Placed> {
-        let exclusive = matches!(overwrite, Overwrite::NoClobber | Overwrite::Skip);
-        if self.name.is_none() && !exclusive && !existed {
-            match sys::name_anonymous(&self.file, dest) {
+    /// Gives the file without a name a temporary one next to the
+    /// destination, to rename it over what is there.
+    fn name_it(&mut self) -> io::Result<()> {
+        let mut res = Err(io::Error::from(io::ErrorKind::AlreadyExists));
+        for _ in 0..16 {
+            let path = temp_path_for(&self.dest);
+            res = sys::name_anonymous(&self.file, &path);
+            match &res {
                 Ok(()) => {
-                    self.persisted = true;
-                    return Ok(Placed::Yes);
+                    self.name = Some(path);
+                    break;
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(Error::new(Operation::Rename, dest, e)),
+                Err(_) => break,
             }
         }
-        let res = match &self.name {
-            None if exclusive => sys::name_anonymous(&self.file, dest),
-            None => {
-                // No rename over a name for a file without one: it gets a
-                // temporary name first.
-                let mut res = Err(io::Error::from(io::ErrorKind::AlreadyExists));
-                for _ in 0..16 {
-                    let path = temp_path_for(dest);
-                    res = sys::name_anonymous(&self.file, &path);
-                    match &res {
-                        Ok(()) => {
-                            self.name = Some(path);
-                            break;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                        Err(_) => break,
-                    }
-                }
-                res.map_err(|e| Error::new(Operation::Rename, dest, e))?;
-                return self.persist(dest, overwrite, true);
-            }
-            Some(name) if exclusive => sys::rename_noclobber(name, dest),
-            Some(name) => fs::rename(name, dest),
+        res
+    }
+}
+
+impl NewFile for PathTarget {
+    fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Puts the complete file at the destination as `overwrite` says:
+    /// replacing what is there (a rename), or only if nothing is (an
+    /// exclusive link or rename, atomic). A file without a name where
+    /// nothing existed is linked in directly (no temporary name at any
+    /// moment); if something appeared meanwhile, it is replaced as
+    /// `overwrite` says.
+    fn persist(&mut self, overwrite: Overwrite) -> std::result::Result<bool, StepError> {
+        let exclusive = matches!(overwrite, Overwrite::NoClobber | Overwrite::Skip);
+        let dest = self.dest.clone();
+        let mut res = if self.name.is_none() && (exclusive || !self.existed) {
+            sys::name_anonymous(&self.file, &dest)
+        } else {
+            Err(io::ErrorKind::AlreadyExists.into())
         };
+        let taken = matches!(&res, Err(e) if e.kind() == io::ErrorKind::AlreadyExists);
+        if taken && !exclusive {
+            if self.name.is_none() {
+                self.name_it().map_err(|e| (Operation::Rename, e))?;
+            }
+            let name = self.name.as_deref().unwrap_or(&dest);
+            res = fs::rename(name, &dest);
+        } else if taken && let Some(name) = &self.name {
+            res = sys::rename_noclobber(name, &dest);
+        }
         match res {
             Ok(()) => {
                 self.persisted = true;
-                Ok(Placed::Yes)
+                Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 if overwrite == Overwrite::Skip {
-                    Ok(Placed::Kept)
+                    Ok(false)
                 } else {
-                    Err(policy::exists(dest))
+                    Err(policy::exists_error())
                 }
             }
-            Err(e) => Err(Error::new(Operation::Rename, dest, e)),
+            Err(e) => Err((Operation::Rename, e)),
         }
     }
 }
 
-impl Drop for NewFile {
+impl Drop for PathTarget {
     fn drop(&mut self) {
         if !self.persisted
             && let Some(name) = &self.name

@@ -38,7 +38,7 @@
 //!
 //! # Compared with `std::fs::copy`
 //!
-//! [`copy`] takes the same arguments and, like [`std::fs::copy`], replaces
+//! [`copy()`] takes the same arguments and, like [`std::fs::copy`], replaces
 //! an existing destination, copies the permission bits, follows a symbolic
 //! link given as the source, writes through a symbolic link that is the
 //! destination, and refuses a source that is not a regular file. It
@@ -83,12 +83,11 @@
 
 mod copy;
 mod error;
-#[cfg(target_os = "linux")]
-mod extents;
 mod fault;
 mod ladder;
 mod metrics;
 mod options;
+mod pipeline;
 mod policy;
 pub mod probe;
 mod progress;
@@ -110,14 +109,14 @@ pub use error::{Error, Operation, Result};
 #[cfg(target_os = "linux")]
 #[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
 pub const SPLICE_MIN_SIZE: u64 = sys::SPLICE_MIN_SIZE;
-#[cfg(target_os = "linux")]
-#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
-pub use extents::{Sharing, extent_sharing};
 pub use metrics::{MethodStats, Metrics, SIZE_BUCKET_LIMITS, SizeBucket};
 pub use options::{CopyOptions, DirectIo, Overwrite, ParseModeError, Preallocate, Reflink};
 pub use probe::{Probe, Support, probe};
 pub use progress::{NoProgress, Progress};
 pub use report::{CopyReport, Fallback, Method, Skipped, Warning};
+#[cfg(target_os = "linux")]
+#[cfg_attr(docsrs, doc(cfg(target_os = "linux")))]
+pub use sys::{Sharing, extent_sharing};
 pub use tree::{EntryKind, TreeEntry, TreeOptions, TreeProgress, TreeReport, TreeWarning};
 
 /// Copies the file `from` to `to` with default options.

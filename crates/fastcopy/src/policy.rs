@@ -46,11 +46,15 @@ pub(crate) fn decide<T: PartialOrd>(mode: Overwrite, src: Option<T>, dst: Option
 
 /// The error for an existing destination that must not be replaced.
 pub(crate) fn exists(dest: &Path) -> Error {
-    Error::other(
+    let (op, e) = exists_error();
+    Error::new(op, dest, e)
+}
+
+/// [`exists`] without the path.
+pub(crate) fn exists_error() -> (Operation, io::Error) {
+    (
         Operation::DestinationExists,
-        dest,
-        io::ErrorKind::AlreadyExists,
-        "File exists",
+        io::Error::new(io::ErrorKind::AlreadyExists, "File exists"),
     )
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::options::{CopyOptions, Reflink};
 use crate::report::Method;
+use crate::sys;
 
 /// The answer for one capability.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,13 +106,13 @@ pub fn probe(dir: impl AsRef<Path>) -> io::Result<Probe> {
         // Where nothing can share blocks, copy_file_range cannot either.
         copy_file_range_clones = Support::No("the filesystem cannot clone".into());
     }
-    let (direct_io, direct_io_alignment) = platform::direct_io(&work.path);
+    let (direct_io, direct_io_alignment) = probe_direct_io(&work.path);
     let (sparse_holes, copy_keeps_holes) = probe_holes(&work.path)?;
     let noclobber_rename = probe_noclobber(&work.path)?;
 
     Ok(Probe {
         path: dir.to_path_buf(),
-        filesystem: platform::filesystem(dir),
+        filesystem: sys::filesystem_name(dir),
         clone,
         copy_file_range,
         copy_file_range_clones,
@@ -142,7 +143,32 @@ fn probe_copy_file_range(work: &Path, src: &Path) -> (Support, Support) {
             Support::Unknown(format!("copy_file_range failed: {reason}")),
         );
     }
-    (Support::Yes, platform::shares_blocks(&dst))
+    let shares = match sys::shared_bytes(&dst) {
+        Some(Ok(shared)) if shared > 0 => Support::Yes,
+        Some(Ok(_)) => Support::No("its extents are not shared".into()),
+        Some(Err(e)) => Support::Unknown(format!("FIEMAP: {e}")),
+        None => Support::Unknown("no extent map on this platform".into()),
+    };
+    (Support::Yes, shares)
+}
+
+/// Direct I/O: one aligned block written with `O_DIRECT` where the
+/// platform can say so, else a copy through the library's own direct path.
+fn probe_direct_io(work: &Path) -> (Support, Option<u64>) {
+    if let Some(r) = sys::direct_write_alignment(&work.join("direct")) {
+        return match r {
+            Ok(align) => (Support::Yes, Some(align)),
+            Err(e) => (Support::No(e.to_string()), None),
+        };
+    }
+    let opts = CopyOptions::new()
+        .reflink(Reflink::Never)
+        .direct_io(crate::DirectIo::Always);
+    match crate::copy_with(work.join("source"), work.join("direct"), &opts) {
+        Ok(report) if report.fallbacks.is_empty() => (Support::Yes, None),
+        Ok(report) => (Support::No(report.fallbacks[0].error.to_string()), None),
+        Err(e) => (Support::No(e.io_error().to_string()), None),
+    }
 }
 
 /// A file with a 1 MiB hole, then a copy of it by the data-copying path.
@@ -157,7 +183,7 @@ fn probe_holes(work: &Path) -> io::Result<(Support, Support)> {
         f.sync_all()?;
     }
     let size = HOLE + 4096;
-    let holes = match platform::allocated(&sparse) {
+    let holes = match sys::allocated_bytes(&sparse) {
         Some(bytes) if bytes < size => Support::Yes,
         Some(bytes) => Support::No(format!("{bytes} bytes allocated for {size}")),
         None => return Ok((Support::Unknown("no block count here".into()), unknown())),
@@ -168,7 +194,7 @@ fn probe_holes(work: &Path) -> io::Result<(Support, Support)> {
     }
     let copy = work.join("sparse-copy");
     let kept = match crate::copy_with(&sparse, &copy, &CopyOptions::new().reflink(Reflink::Never)) {
-        Ok(_) => match platform::allocated(&copy) {
+        Ok(_) => match sys::allocated_bytes(&copy) {
             Some(bytes) if bytes < size => Support::Yes,
             Some(bytes) => Support::No(format!("the copy has {bytes} bytes allocated")),
             None => unknown(),
@@ -188,7 +214,7 @@ fn probe_noclobber(work: &Path) -> io::Result<Support> {
     let (a, b) = (work.join("rename-a"), work.join("rename-b"));
     fs::write(&a, b"a")?;
     fs::write(&b, b"b")?;
-    Ok(match platform::atomic_noreplace(&a, &b) {
+    Ok(match sys::rename_exclusive(&a, &b) {
         Ok(()) => Support::No("an existing name was replaced".into()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             // Refused, and the existing file is untouched: check it is.
@@ -226,123 +252,6 @@ impl Drop for Workdir {
     }
 }
 
-#[cfg(target_os = "linux")]
-mod platform {
-    use super::*;
-    use rustix::fs::{CWD, Mode, OFlags, RenameFlags};
-    use std::os::unix::fs::MetadataExt;
-
-    /// The name of the filesystem at `dir`.
-    pub(super) fn filesystem(dir: &Path) -> String {
-        crate::sys::FsKind::at(dir).name()
-    }
-
-    pub(super) fn shares_blocks(path: &Path) -> Support {
-        match crate::extent_sharing(path) {
-            Ok(s) if s.shared > 0 => Support::Yes,
-            Ok(_) => Support::No("its extents are not shared".into()),
-            Err(e) => Support::Unknown(format!("FIEMAP: {e}")),
-        }
-    }
-
-    /// Opens a file with `O_DIRECT` and writes one aligned block, trying
-    /// 512 then 4096 bytes.
-    pub(super) fn direct_io(work: &Path) -> (Support, Option<u64>) {
-        let path = work.join("direct");
-        let fd = match rustix::fs::openat(
-            CWD,
-            &path,
-            OFlags::CREATE | OFlags::WRONLY | OFlags::DIRECT | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        ) {
-            Ok(fd) => fd,
-            Err(e) => return (Support::No(io::Error::from(e).to_string()), None),
-        };
-        let mut last = String::new();
-        for align in [512u64, 4096] {
-            let mut buf = vec![0u8; 2 * align as usize];
-            let start = buf.as_ptr().align_offset(align as usize);
-            let block = &mut buf[start..start + align as usize];
-            block.fill(1);
-            match rustix::io::pwrite(&fd, block, align) {
-                Ok(_) => return (Support::Yes, Some(align)),
-                Err(e) => last = io::Error::from(e).to_string(),
-            }
-        }
-        (Support::No(last), None)
-    }
-
-    pub(super) fn allocated(path: &Path) -> Option<u64> {
-        fs::metadata(path).ok().map(|m| m.blocks() * 512)
-    }
-
-    pub(super) fn atomic_noreplace(from: &Path, to: &Path) -> io::Result<()> {
-        rustix::fs::renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE)
-            .map_err(io::Error::from)
-    }
-
-    /// fsync (dirty pages cannot be dropped), then POSIX_FADV_DONTNEED.
-    pub(super) fn evict(path: &Path) -> io::Result<()> {
-        let f = File::open(path)?;
-        f.sync_all()?;
-        rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed)?;
-        Ok(())
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-mod platform {
-    use super::*;
-    use crate::options::DirectIo;
-
-    pub(super) fn filesystem(_dir: &Path) -> String {
-        "unknown".into()
-    }
-
-    pub(super) fn shares_blocks(_path: &Path) -> Support {
-        Support::Unknown("no extent map on this platform".into())
-    }
-
-    /// Direct I/O through the library's own path.
-    pub(super) fn direct_io(work: &Path) -> (Support, Option<u64>) {
-        let src = work.join("source");
-        let r = crate::copy_with(
-            &src,
-            work.join("direct"),
-            &CopyOptions::new()
-                .reflink(Reflink::Never)
-                .direct_io(DirectIo::Always),
-        );
-        match r {
-            Ok(report) if report.fallbacks.is_empty() => (Support::Yes, None),
-            Ok(report) => (Support::No(report.fallbacks[0].error.to_string()), None),
-            Err(e) => (Support::No(e.io_error().to_string()), None),
-        }
-    }
-
-    #[cfg(unix)]
-    pub(super) fn allocated(path: &Path) -> Option<u64> {
-        use std::os::unix::fs::MetadataExt;
-        fs::metadata(path).ok().map(|m| m.blocks() * 512)
-    }
-
-    #[cfg(not(unix))]
-    pub(super) fn allocated(_path: &Path) -> Option<u64> {
-        None
-    }
-
-    pub(super) fn atomic_noreplace(from: &Path, to: &Path) -> io::Result<()> {
-        crate::sys::rename_noclobber(from, to)
-    }
-
-    pub(super) fn evict(_path: &Path) -> io::Result<()> {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "dropping a file's cached pages is not implemented on this platform",
-        ))
-    }
-}
-
 /// Writes `path`'s dirty pages out and drops its cached pages, so that the
 /// next read of it comes from the device (a "cold cache" for benchmarks).
 /// Needs no privileges.
@@ -352,5 +261,5 @@ mod platform {
 /// `Unsupported` where the platform has no such call (only Linux has one
 /// here); the error of `open`, `fsync` or `posix_fadvise` otherwise.
 pub fn evict_from_cache(path: impl AsRef<Path>) -> io::Result<()> {
-    platform::evict(path.as_ref())
+    sys::evict(path.as_ref())
 }

@@ -382,7 +382,7 @@ enum Root {
 /// or creates a new one, owner-only until its contents are complete. Where
 /// the platform stages new trees ([`sys::STAGES_NEW_TREES`]), the new
 /// directory is a temporary sibling of `to` (`.NAME.fastcopy-tmp-…`, which
-/// `fastcopy clean` recognises), and `to` appears only when the copy ends.
+/// `fastcopy --clean` recognises), and `to` appears only when the copy ends.
 fn prepare_root(to: &Path, opts: &TreeOptions) -> Result<Root> {
     match fs::metadata(to) {
         Ok(m) if m.is_dir() => return Ok(Root::Existing),

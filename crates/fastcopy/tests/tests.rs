@@ -9,6 +9,7 @@ mod common;
 
 mod changing;
 mod clone;
+mod conformance;
 mod contract;
 mod cross_fs;
 mod destinations;

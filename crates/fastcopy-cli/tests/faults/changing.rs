@@ -86,7 +86,10 @@ fn race(fs_: Fs, test: &str) {
             &["--reflink=never"][..],
             &["--reflink=never", "--direct-io=always"][..],
             &["--reflink=never", "--preallocate"][..],
+            &["--accept-changing-source"][..],
+            &["--accept-changing-source", "--reflink=never"][..],
         ] {
+            let accepted = flags.contains(&"--accept-changing-source");
             fs::write(&src, &full[..SIZE]).unwrap();
             let stop = Arc::new(AtomicBool::new(false));
             let t = {
@@ -104,8 +107,14 @@ fn race(fs_: Fs, test: &str) {
             let what = format!("{fs_} {change:?} {flags:?}");
             let stderr = String::from_utf8_lossy(&out.stderr);
             if !out.status.success() {
-                // An explicit error is acceptable; debris is not.
-                assert!(stderr.contains("fastcopy: cannot copy"), "{what}: {stderr}");
+                // An explicit error naming the change; debris is not
+                // acceptable, and with the option the change is no error.
+                assert!(!accepted, "{what}: {stderr}");
+                assert!(
+                    stderr.contains("changed while it was being copied")
+                        && stderr.contains("--accept-changing-source"),
+                    "{what}: {stderr}"
+                );
                 assert!(!dst.exists(), "{what}");
                 seen.push(format!("{what}: error"));
                 continue;
@@ -117,8 +126,10 @@ fn race(fs_: Fs, test: &str) {
                 panic!("{what}: the copy differs from the source's bytes at {at} of {len}");
             }
             let final_len = fs::metadata(&src).unwrap().len() as usize;
-            let warned = stderr.contains("source changed size");
+            let warned = stderr.contains("source changed while it was being copied");
             if len != SIZE {
+                // Without the option a changed size is always an error.
+                assert!(accepted, "{what}: {len} bytes, exit 0: {stderr}");
                 assert!(
                     warned,
                     "{what}: {len} bytes copied, source {SIZE} before and {final_len} after, no warning: {stderr}"
@@ -145,4 +156,59 @@ fn source_changes_during_cli_copy_xfs() {
 #[test]
 fn source_changes_during_cli_copy_btrfs() {
     race(Fs::Btrfs, "cli_changing_btrfs");
+}
+
+/// A source whose times change all the time while it is copied (a
+/// loop touching it, which never pauses, so every copy sees the change,
+/// and never grows it): without the option the copy is an error that says
+/// so and leaves no destination; with `--accept-changing-source` it is
+/// copied, with a warning.
+#[test]
+fn changing_source_is_an_error_unless_accepted() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    let dst = d.path().join("copy");
+    let data = testfs::pattern(64 * MIB, 81);
+    fs::write(&src, &data).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let toucher = {
+        let (src, stop) = (src.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let f = fs::OpenOptions::new().write(true).open(&src).unwrap();
+            let base = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                f.set_modified(base + std::time::Duration::from_nanos(i))
+                    .unwrap();
+            }
+        })
+    };
+    let run = |flags: &[&str]| {
+        under(&[], &[])
+            .args(["--reflink=never"])
+            .args(flags)
+            .arg(&src)
+            .arg(&dst)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&[]);
+    let accepted = run(&["--accept-changing-source"]);
+    stop.store(true, Ordering::Relaxed);
+    toucher.join().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    let want = format!(
+        "fastcopy: '{}' changed while it was being copied",
+        src.display()
+    );
+    assert!(
+        stderr.starts_with(&want) && stderr.contains("--accept-changing-source"),
+        "{stderr}"
+    );
+    let stderr = String::from_utf8_lossy(&accepted.stderr);
+    assert!(accepted.status.success(), "{stderr}");
+    assert_eq!(fs::read(&dst).unwrap(), data);
+    super::assert_only(d.path(), &["copy", "src"]);
 }

@@ -44,7 +44,7 @@ fn check_after_kill(dir: &Path, pid: u32, old: bool, expected: Option<usize>, wh
     }
     // The documented command: `fastcopy clean DIR`.
     let out = crate::util::fastcopy()
-        .args(["clean", "--json"])
+        .args(["--clean", "--json"])
         .arg(dir)
         .assert()
         .success()
@@ -356,7 +356,7 @@ fn tree_killed_by_the_clock(fs_: Fs, test: &str) {
             staged_seen += 1;
         }
         crate::util::fastcopy()
-            .arg("clean")
+            .arg("--clean")
             .arg(d.path())
             .assert()
             .success();

@@ -47,7 +47,7 @@ fn disk_full(fstype: &str, mib: u64, test: &str) {
             .code(1)
             .stderr(
                 predicate::str::contains("No space left on device")
-                    .and(predicate::str::contains("cannot copy data of")),
+                    .and(predicate::str::contains("error copying")),
             );
         assert_only(&dst_dir, &[]);
         let after = wait_for_free(&small, before);

@@ -217,7 +217,7 @@ fn immutable_destination_then_a_clone_in_the_same_process() {
         records[0]["error"]
             .as_str()
             .unwrap()
-            .contains("Operation not permitted"),
+            .ends_with("'out/a': Operation not permitted"),
         "{}",
         records[0]
     );

@@ -22,6 +22,7 @@
 //! | `may_write` | whether the caller may write an existing destination |
 //! | `other_links` | further hard links of a destination about to be replaced |
 //! | `keep_owner` | as root, the source's owner and group on the new file |
+//! | `needs_permissions` | whether the new file's bits still differ from the source's |
 //! | `changed` | whether the source changed while it was copied |
 //! | `anonymous_in`, `name_anonymous` | a file without a name (`O_TMPFILE`), named once complete |
 
@@ -29,7 +30,8 @@
 mod unix;
 #[cfg(unix)]
 pub(crate) use unix::{
-    changed, keep_owner, make_tree_removable, may_write, other_links, process_alive,
+    changed, keep_owner, make_tree_removable, may_write, needs_permissions, other_links,
+    process_alive,
 };
 
 /// Whether the caller may write the existing file at `path`: its
@@ -50,8 +52,23 @@ pub(crate) fn other_links(_meta: &std::fs::Metadata) -> u64 {
 
 /// Owners are not copied here.
 #[cfg(not(unix))]
-pub(crate) fn keep_owner(_file: &std::fs::File, _src: &std::fs::Metadata) -> std::io::Result<bool> {
+pub(crate) fn keep_owner(
+    _file: &std::fs::File,
+    _src: &std::fs::Metadata,
+    _gid: Option<u32>,
+) -> std::io::Result<bool> {
     Ok(false)
+}
+
+/// Permissions are always set here.
+#[cfg(not(unix))]
+pub(crate) fn needs_permissions(
+    _perm: &std::fs::Permissions,
+    _src: &std::fs::Metadata,
+    _umask: Option<u32>,
+    _chowned: bool,
+) -> bool {
+    true
 }
 
 /// Whether the source changed while copied: size, modification time, or
@@ -96,15 +113,68 @@ pub(crate) fn name_anonymous(_file: &std::fs::File, _to: &std::path::Path) -> st
 mod block_clone_plan;
 
 #[cfg(target_os = "linux")]
-mod fs_kind;
-#[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub(crate) use linux::*;
+pub(crate) use linux::{
+    SPLICE_MIN_SIZE, allocated_bytes, anonymous_in, copy_dir, copy_symlink, copy_xattrs,
+    create_private_dir, direct_write_alignment, evict, filesystem_name, name_anonymous, plan,
+    rename_exclusive, run_method, shared_bytes,
+};
 #[cfg(target_os = "linux")]
-mod linux_tree;
+pub use linux::{Sharing, extent_sharing};
+
+/// What `fastcopy::probe` asks of the platform, where only Linux answers.
+#[cfg(not(target_os = "linux"))]
+mod probe_elsewhere {
+    use std::io;
+    use std::path::Path;
+
+    pub(crate) fn filesystem_name(_dir: &Path) -> String {
+        "unknown".into()
+    }
+
+    pub(crate) fn shared_bytes(_path: &Path) -> Option<io::Result<u64>> {
+        None
+    }
+
+    pub(crate) fn direct_write_alignment(_path: &Path) -> Option<io::Result<u64>> {
+        None
+    }
+
+    #[cfg(unix)]
+    pub(crate) fn allocated_bytes(path: &Path) -> Option<u64> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| m.blocks() * 512)
+    }
+
+    #[cfg(not(unix))]
+    pub(crate) fn allocated_bytes(_path: &Path) -> Option<u64> {
+        None
+    }
+
+    pub(crate) fn rename_exclusive(from: &Path, to: &Path) -> io::Result<()> {
+        super::rename_noclobber(from, to)
+    }
+
+    pub(crate) fn evict(_path: &Path) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "dropping a file's cached pages is not implemented on this platform",
+        ))
+    }
+}
+#[cfg(not(target_os = "linux"))]
+pub(crate) use probe_elsewhere::{
+    allocated_bytes, direct_write_alignment, evict, filesystem_name, rename_exclusive, shared_bytes,
+};
+// The sizes the crate's own tests check.
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) use linux::{AUTO_PREALLOCATE_MIN, DIRECT_BUFFER, MAX_BUFFER, MIN_BUFFER};
 #[cfg(target_os = "linux")]
-pub(crate) use linux_tree::{copy_dir, copy_symlink, create_private_dir};
+pub(crate) use unix::{
+    create_temp, final_permissions, initial_mode, open_source, rename_noclobber, same_file,
+    special_kind,
+};
 /// A new tree is built in a staging directory next to the destination and
 /// renamed into place when done: inside it, files are created under their
 /// own names (cheaper than an anonymous file linked in, and no reader can

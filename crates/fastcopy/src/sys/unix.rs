@@ -225,16 +225,19 @@ pub(crate) fn other_links(meta: &Metadata) -> u64 {
 
 /// As root, gives `file` the owner and group of `src` (as `cp -p` does;
 /// fastcopy keeps mode and times by default, and a root copy that handed a
-/// user's file to root would change who may read it). Otherwise the new
-/// file belongs to the caller and nothing is done. Returns whether the
-/// owner was changed (a chown clears set-user-ID and set-group-ID).
-pub(crate) fn keep_owner(file: &File, src: &Metadata) -> io::Result<bool> {
+/// user's file to root would change who may read it), unless they are
+/// already the file's: root's, and the group it got from its directory
+/// (`gid`, the effective group when not known). Otherwise the new file
+/// belongs to the caller and nothing is done. Returns whether the owner
+/// was changed (a chown clears set-user-ID and set-group-ID).
+pub(crate) fn keep_owner(file: &File, src: &Metadata, gid: Option<u32>) -> io::Result<bool> {
     use rustix::fs::{Gid, Uid};
     let euid = rustix::process::geteuid();
     if !euid.is_root() {
         return Ok(false);
     }
-    if src.uid() == euid.as_raw() && src.gid() == rustix::process::getegid().as_raw() {
+    let gid = gid.unwrap_or_else(|| rustix::process::getegid().as_raw());
+    if src.uid() == euid.as_raw() && src.gid() == gid {
         return Ok(false);
     }
     rustix::fs::fchown(
@@ -243,6 +246,39 @@ pub(crate) fn keep_owner(file: &File, src: &Metadata) -> io::Result<bool> {
         Some(Gid::from_raw(src.gid())),
     )?;
     Ok(true)
+}
+
+/// Whether a new file created with the source's permission bits under
+/// `umask` still needs `perm` set: the umask took bits away, or a chown
+/// cleared set-user-ID/set-group-ID bits that are wanted. Unknown umask:
+/// yes.
+pub(crate) fn needs_permissions(
+    perm: &Permissions,
+    src: &Metadata,
+    umask: Option<u32>,
+    chowned: bool,
+) -> bool {
+    let want = perm.mode() & 0o7777;
+    match umask {
+        None => true,
+        Some(mask) => want != initial_mode(src) & !mask || (chowned && want & 0o6000 != 0),
+    }
+}
+
+/// The process's umask, read without changing it (`/proc/self/status`,
+/// Linux 4.7), or by setting and restoring it where that is missing.
+#[cfg(target_os = "linux")]
+pub(crate) fn umask() -> u32 {
+    use rustix::fs::Mode;
+    if let Ok(status) = fs::read_to_string("/proc/self/status")
+        && let Some(line) = status.lines().find(|l| l.starts_with("Umask:"))
+        && let Ok(mask) = u32::from_str_radix(line["Umask:".len()..].trim(), 8)
+    {
+        return mask;
+    }
+    let old = rustix::process::umask(Mode::from_raw_mode(0o022));
+    rustix::process::umask(old);
+    old.as_raw_mode()
 }
 
 /// Whether the source changed between `start` (when it was opened) and

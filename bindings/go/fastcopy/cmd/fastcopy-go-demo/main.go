@@ -48,10 +48,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "fastcopy-go-demo:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("fastcopy %s (Go package)\n", fastcopy.Version())
-	fmt.Printf("copied %s -> %s\n", source, target)
-	fmt.Printf("method=%s cloned=%t bytes=%d elapsed=%s fallbacks=%d warnings=%d\n",
-		report.Method, report.Cloned, report.Bytes, report.Elapsed, report.Fallbacks, report.Warnings)
+	fmt.Printf("copied %s -> %s\n", source, report.Destination)
+	fmt.Printf("method=%s cloned=%t bytes=%d elapsed=%s fallbacks=%d warnings=%q\n",
+		report.Method, report.Cloned, report.Bytes, report.Elapsed, len(report.Fallbacks), report.Warnings)
+	for _, f := range report.Fallbacks {
+		fmt.Printf("fallback: %s at offset %d: %v\n", f.Method, f.Offset, f.Err)
+	}
 	m := fastcopy.Metrics()
 	fmt.Printf("metrics: files=%d failures=%d bytes=%d fallback_rate=%.2f per_method=%v\n",
 		m.Files, m.Failures, m.Bytes, m.FallbackRate(), m.PerMethod)

@@ -1,5 +1,5 @@
 //! Extent sharing via the `FS_IOC_FIEMAP` ioctl (Linux): whether a copy
-//! shares its blocks with its source. Used by [`crate::probe`], and by
+//! shares its blocks with its source. Used by [`crate::probe()`], and by
 //! callers and tests that want to see a clone for themselves.
 
 use std::fs::File;
