@@ -198,6 +198,9 @@ pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
     check(unsafe { fs::MoveFileExW(from.as_ptr(), to.as_ptr(), 0) })
 }
 
+/// The methods of this ladder, in the order they are tried.
+pub(crate) const METHODS: &[Method] = &[Method::BlockClone, Method::CopyFileEx, Method::ReadWrite];
+
 /// The methods to try, in order.
 pub(crate) fn plan(opts: &CopyOptions, src: &Metadata, dst: &File) -> Vec<Method> {
     let size = src.len();

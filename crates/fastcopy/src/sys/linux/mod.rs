@@ -44,6 +44,15 @@ use crate::report::{Method, Warning};
 use movers::{Copy, Mover, set_direct};
 use syscalls::preallocate;
 
+/// The methods of this ladder, in the order they are tried.
+pub(crate) const METHODS: &[Method] = &[
+    Method::Reflink,
+    Method::CopyFileRange,
+    Method::DirectIo,
+    Method::Splice,
+    Method::ReadWrite,
+];
+
 /// The most one `copy_file_range` call is asked to copy. The kernel copies
 /// at most `MAX_RW_COUNT` (2 GiB minus a page) per call anyway; 1 GiB keeps
 /// us well under it and the loop goes on to end of file.
