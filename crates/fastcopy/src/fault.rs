@@ -8,8 +8,10 @@
 
 /// A system call the seam can fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-// Each backend reaches the points of its own calls; Linux reaches them all.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+#[allow(
+    dead_code,
+    reason = "each backend reaches the points of its own calls; only Linux reaches them all"
+)]
 pub(crate) enum Point {
     /// The clone call (`FICLONE`).
     Clone,
@@ -35,13 +37,10 @@ pub(crate) fn hit(_point: Point) -> std::io::Result<Option<usize>> {
 }
 
 #[cfg(test)]
-#[cfg_attr(not(target_os = "linux"), allow(unused_imports))]
 pub(crate) use plan::{Effect, Fault, calls, hit, inject};
 
-/// The planning side, compiled for the crate's own tests only (only the
-/// Linux tests plan faults so far).
+/// The planning side, compiled for the crate's own tests only.
 #[cfg(test)]
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod plan {
     use super::Point;
     use std::cell::RefCell;
@@ -119,5 +118,39 @@ mod plan {
             Some(Effect::ReturnZero) => Ok(Some(0)),
             Some(Effect::Errno(e)) => Err(io::Error::from_raw_os_error(e)),
         }
+    }
+}
+
+/// The seam itself, on every platform (the backends' fault tests are
+/// Linux's, in `tests/fault.rs`).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_planned_fault_fires_on_its_call_and_only_while_planned() {
+        let guard = inject(vec![
+            Fault {
+                point: Point::Read,
+                call: 2,
+                effect: Effect::Errno(5),
+            },
+            Fault {
+                point: Point::Write,
+                call: 0,
+                effect: Effect::ReturnZero,
+            },
+        ]);
+        assert_eq!(hit(Point::Read).unwrap(), None);
+        assert_eq!(hit(Point::Read).unwrap_err().raw_os_error(), Some(5));
+        assert_eq!(hit(Point::Read).unwrap(), None);
+        for _ in 0..3 {
+            assert_eq!(hit(Point::Write).unwrap(), Some(0));
+        }
+        assert_eq!(hit(Point::Clone).unwrap(), None);
+        assert_eq!((calls(Point::Read), calls(Point::Write)), (3, 3));
+        drop(guard);
+        assert_eq!(hit(Point::Write).unwrap(), None);
+        assert_eq!(calls(Point::Read), 0);
     }
 }
