@@ -247,7 +247,7 @@ pub(crate) use macos::{
 mod rw_loop;
 
 #[cfg(windows)]
-mod windows;
+pub(crate) mod windows;
 #[cfg(windows)]
 pub(crate) use windows::{
     METHODS, copy_xattrs, create_temp, final_permissions, initial_mode, open_source, plan,
