@@ -53,7 +53,29 @@ const TEMPLATE: &str =
 fn style() -> ProgressStyle {
     ProgressStyle::with_template(TEMPLATE)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key(
+            "eta",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let left = remaining(state.pos(), state.len().unwrap_or(0), state.elapsed());
+                let _ = match left {
+                    Some(d) => write!(w, "{:#}", indicatif::HumanDuration(d)),
+                    None => w.write_str("?"),
+                };
+            },
+        )
         .progress_chars("=> ")
+}
+
+/// The time left at the average rate of the whole copy so far. indicatif's
+/// own estimate follows the recent rate, and the first megabytes of a copy
+/// go into the page cache much faster than the disk takes the rest: it was
+/// always optimistic. `None` before anything was copied.
+fn remaining(done: u64, total: u64, elapsed: std::time::Duration) -> Option<std::time::Duration> {
+    if done == 0 || elapsed.is_zero() {
+        return None;
+    }
+    let left = total.saturating_sub(done) as f64 / done as f64;
+    Some(elapsed.mul_f64(left))
 }
 
 impl Progress for FileProgress {
@@ -390,6 +412,20 @@ mod tests {
         assert_eq!(t.bytes.load(Ordering::Relaxed), 15);
         assert_eq!(t.bar.message(), "1 files, 10 B");
         t.finish();
+    }
+
+    #[test]
+    fn the_estimate_is_the_average_rate_of_the_whole_copy() {
+        use std::time::Duration;
+        assert_eq!(remaining(0, 100, Duration::from_secs(1)), None);
+        assert_eq!(
+            remaining(25, 100, Duration::from_secs(1)),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            remaining(100, 100, Duration::from_secs(9)),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]

@@ -69,7 +69,7 @@ fn reflink_always_clones(fs: Fs, test: &str) {
     assert_eq!(v["bytes"].as_u64(), Some(SIZE as u64));
     let dst = d.path().join("dst");
     assert_eq!(fs::read(&dst).unwrap(), data);
-    let sharing = testfs::extent_sharing(&dst).unwrap();
+    let sharing = fastcopy::extent_sharing(&dst).unwrap();
     assert!(sharing.mapped > 0, "on {fs}: {sharing:?}");
     assert_eq!(sharing.shared, sharing.mapped, "on {fs}: {sharing:?}");
     assert_no_temp(d.path());
@@ -94,7 +94,7 @@ fn reflink_never_copies(fs: Fs, test: &str) {
     assert_ne!(v["method"], "reflink", "on {fs}: {v}");
     let dst = d.path().join("dst");
     assert_eq!(fs::read(&dst).unwrap(), data);
-    let sharing = testfs::extent_sharing(&dst).unwrap();
+    let sharing = fastcopy::extent_sharing(&dst).unwrap();
     assert!(sharing.mapped > 0, "on {fs}: {sharing:?}");
     assert_eq!(sharing.shared, 0, "on {fs}: {sharing:?}");
     assert_no_temp(d.path());
@@ -119,7 +119,7 @@ fn reflink_auto_clones_on_btrfs() {
     let v = copy_json(d.path(), &[]);
     assert_eq!(v["method"], "reflink", "{v}");
     assert_eq!(v["fallbacks"], serde_json::json!([]));
-    let sharing = testfs::extent_sharing(&d.path().join("dst")).unwrap();
+    let sharing = fastcopy::extent_sharing(&d.path().join("dst")).unwrap();
     assert_eq!(sharing.shared, sharing.mapped);
     assert_no_temp(d.path());
 }

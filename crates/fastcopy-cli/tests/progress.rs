@@ -142,3 +142,51 @@ fn an_interrupt_cancels_the_copy_cleanly() {
         assert_eq!(crate::util::names(d.path()), ["dst", "src"], "SIG{signal}");
     }
 }
+
+/// Ctrl-C while the bar is drawn on a terminal: the bar's line is cleared
+/// before the message, so the message stands on a line of its own.
+#[test]
+fn an_interrupt_clears_the_bar_before_the_message() {
+    let d = tempfile::tempdir().unwrap();
+    let (src, dst) = (d.path().join("big-file"), d.path().join("dst"));
+    let chunk: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let mut data = Vec::with_capacity(512 << 20);
+    for _ in 0..512 {
+        data.extend_from_slice(&chunk);
+    }
+    fs::write(&src, &data).unwrap();
+    drop(data);
+    // The copy in the background of a shell on the terminal, Ctrl-C's
+    // signal after 0.4 s (O_DIRECT keeps 512 MiB busy longer than that).
+    let bin = env!("CARGO_BIN_EXE_fastcopy");
+    let line = format!(
+        "sh -c '\"{bin}\" --direct-io=always \"{}\" \"{}\" & p=$!; sleep 0.4; kill -INT $p; wait $p'",
+        src.display(),
+        dst.display()
+    );
+    let out = match Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("SKIPPED an_interrupt_clears_the_bar_before_the_message: no script(1): {e}");
+            return;
+        }
+    };
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{screen:?}");
+    let msg = screen.find("fastcopy: interrupted").expect("the message");
+    let before = &screen[..msg];
+    assert!(
+        before.contains("MiB/512.00 MiB"),
+        "no bar was drawn: {screen:?}"
+    );
+    let cleared = before.rfind("\x1b[2K").expect("the bar's line cleared");
+    assert!(
+        !before[cleared..].contains("MiB"),
+        "bar text left on the message's line: {screen:?}"
+    );
+    assert!(!dst.exists());
+    crate::util::assert_no_temp(d.path());
+}

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use assert_cmd::Command;
 use serde_json::Value;
+pub use testfs::{mode, mtime, names};
 
 /// The binary under test, killed after a minute whatever happens.
 pub fn fastcopy() -> Command {
@@ -33,34 +34,10 @@ pub fn source(path: &Path, data: &[u8], mode: u32) {
     assert_eq!(mtime(path), old_mtime(), "the filesystem keeps nanoseconds");
 }
 
-pub fn mtime(path: &Path) -> SystemTime {
-    fs::metadata(path).unwrap().modified().unwrap()
-}
-
-pub fn mode(path: &Path) -> u32 {
-    fs::metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
 /// Panics if `dir` holds a temporary file of fastcopy.
+#[track_caller]
 pub fn assert_no_temp(dir: &Path) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let name = entry.unwrap().file_name();
-        assert!(
-            !name.to_string_lossy().contains(fastcopy::TEMP_MARKER),
-            "temporary file left in {}: {name:?}",
-            dir.display()
-        );
-    }
-}
-
-/// Sorted names of the entries of `dir`.
-pub fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
+    testfs::assert_none_containing(dir, fastcopy::TEMP_MARKER);
 }
 
 /// Every line of `stdout`, parsed as JSON.

@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use fastcopy_ffi::*;
+use testfs::names;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -105,16 +106,6 @@ fn opts(f: impl FnOnce(&mut FastcopyOptions)) -> Option<FastcopyOptions> {
     Some(o)
 }
 
-/// Files in `dir`, sorted.
-pub(crate) fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn copy_reports_method_bytes_and_keeps_content_and_mtime() {
     let _s = serial();
@@ -148,11 +139,7 @@ fn copy_reports_method_bytes_and_keeps_content_and_mtime() {
     assert!(c.report.elapsed_ns > 0);
     assert_eq!(c.report.warnings, 0);
     assert!(c.report.fallbacks < 8);
-    assert_eq!(
-        listing(dir.path()),
-        ["dst", "src"],
-        "no temporary file left"
-    );
+    assert_eq!(names(dir.path()), ["dst", "src"], "no temporary file left");
 }
 
 #[test]
@@ -209,7 +196,7 @@ fn overwrite_on_replaces_and_off_refuses() {
     let c = copy(&src, &dst, opts(|o| o.overwrite = 1));
     assert_eq!(c.code, FASTCOPY_OK);
     assert_eq!(fs::read(&dst).unwrap(), b"new content");
-    assert_eq!(listing(dir.path()), ["dst", "src"]);
+    assert_eq!(names(dir.path()), ["dst", "src"]);
 }
 
 #[test]
@@ -227,7 +214,7 @@ fn same_file_is_refused_and_source_kept() {
         assert!(c.message.unwrap().contains("same file"));
         assert_eq!(fs::read(&src).unwrap(), b"precious");
     }
-    assert_eq!(listing(dir.path()), ["hardlink", "src"]);
+    assert_eq!(names(dir.path()), ["hardlink", "src"]);
 }
 
 #[test]
@@ -248,7 +235,7 @@ fn missing_source_is_not_found_with_errno_and_creates_nothing() {
         msg.contains("cannot open source") && msg.contains("missing"),
         "{msg}"
     );
-    assert!(listing(dir.path()).is_empty());
+    assert!(names(dir.path()).is_empty());
 }
 
 #[test]
@@ -270,6 +257,7 @@ fn parents_are_created_only_when_asked() {
 #[test]
 fn mode_is_kept_unless_asked_not_to() {
     use std::os::unix::fs::PermissionsExt;
+    use testfs::mode;
     let _s = serial();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
@@ -277,7 +265,6 @@ fn mode_is_kept_unless_asked_not_to() {
     fs::set_permissions(&src, fs::Permissions::from_mode(0o751)).unwrap();
     let kept = dir.path().join("kept");
     assert_eq!(copy(&src, &kept, None).code, FASTCOPY_OK);
-    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode(&kept), 0o751);
     let plain = dir.path().join("plain");
     let c = copy(&src, &plain, opts(|o| o.preserve_mode = 0));
@@ -458,7 +445,7 @@ mod filesystems {
         assert_eq!(static_str(c.report.method), "reflink");
         assert_eq!(c.report.cloned, 1);
         assert_eq!(fs::read(&dst).unwrap(), data);
-        let sharing = testfs::extent_sharing(&dst).unwrap();
+        let sharing = fastcopy::extent_sharing(&dst).unwrap();
         assert_eq!(sharing.shared, data.len() as u64, "{sharing:?}");
     }
 
@@ -473,7 +460,7 @@ mod filesystems {
         let c = copy(&src, &dst, opts(|o| o.reflink = FASTCOPY_REFLINK_ALWAYS));
         assert_eq!(c.code, FASTCOPY_ERROR_NOT_SUPPORTED, "{:?}", c.message);
         assert_ne!(c.os_error, 0, "the system's errno is passed on");
-        assert_eq!(listing(dir.path()), ["src"]);
+        assert_eq!(names(dir.path()), ["src"]);
     }
 }
 
@@ -520,7 +507,7 @@ fn overwrite_modes_keep_newer_or_existing_destinations() {
 
     let c = copy(&src, &dst, opts(|o| o.overwrite = 9));
     assert_eq!(c.code, FASTCOPY_ERROR_INVALID_ARGUMENT);
-    assert_eq!(listing(dir.path()), ["dst", "src"]);
+    assert_eq!(names(dir.path()), ["dst", "src"]);
 }
 
 /// `in_place` writes into the destination's inode: its other hard link

@@ -5,8 +5,9 @@ use std::path::Path;
 use std::ptr;
 
 use fastcopy_ffi::*;
+use testfs::names;
 
-use crate::abi::{cpath, empty_error, listing, serial, static_str};
+use crate::abi::{cpath, empty_error, serial, static_str};
 
 struct TreeCall {
     code: i32,
@@ -127,7 +128,7 @@ fn missing_source_and_copy_into_itself_fail_without_report() {
     assert_eq!(c.code, FASTCOPY_ERROR_INVALID_ARGUMENT, "{:?}", c.message);
     assert!(c.message.unwrap().contains("inside the source"));
     assert!(c.report.is_none());
-    assert_eq!(listing(dir.path()), ["src"]);
+    assert_eq!(names(dir.path()), ["src"]);
 }
 
 #[test]

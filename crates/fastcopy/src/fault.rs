@@ -1,13 +1,18 @@
 //! A test-only fault seam: "call N of system call S fails with errno E".
 //!
-//! Compiled for the crate's own tests and with the `fault-injection`
-//! feature; otherwise the seam compiles to nothing. Faults are
-//! per thread: a test sets them with `inject` and they apply to copies that
-//! thread makes until the returned guard is dropped.
+//! The backends call [`hit`] before each system call the seam can fail.
+//! Outside the crate's own tests `hit` is an inlined `Ok(None)` and the
+//! seam compiles to nothing. In tests, faults are per thread: a test plans
+//! them with `inject` and they apply to copies that thread makes until the
+//! returned guard is dropped.
 
 /// A system call the seam can fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Point {
+#[allow(
+    dead_code,
+    reason = "each backend reaches the points of its own calls; only Linux reaches them all"
+)]
+pub(crate) enum Point {
     /// The clone call (`FICLONE`).
     Clone,
     /// `copy_file_range`.
@@ -24,32 +29,44 @@ pub enum Point {
     TmpFile,
 }
 
-/// What a faulty call does instead of its work.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// Fail with this raw OS error number.
-    Errno(i32),
-    /// Return 0 (for calls that return a byte count).
-    ReturnZero,
+/// Outside tests: always "do the real call".
+#[cfg(not(test))]
+#[inline(always)]
+pub(crate) fn hit(_point: Point) -> std::io::Result<Option<usize>> {
+    Ok(None)
 }
 
-/// One planned fault.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fault {
-    /// The call.
-    pub point: Point,
-    /// Which call to it fails, counting from 1 on this thread since
-    /// `inject`. `0` means every call.
-    pub call: usize,
-    /// What it does.
-    pub effect: Effect,
-}
+#[cfg(test)]
+pub(crate) use plan::{Effect, Fault, calls, hit, inject};
 
-#[cfg(any(test, feature = "fault-injection"))]
-mod imp {
-    use super::{Effect, Fault, Point};
+/// The planning side, compiled for the crate's own tests only.
+#[cfg(test)]
+mod plan {
+    use super::Point;
     use std::cell::RefCell;
     use std::collections::HashMap;
+    use std::io;
+
+    /// What a faulty call does instead of its work.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum Effect {
+        /// Fail with this raw OS error number.
+        Errno(i32),
+        /// Return 0 (for calls that return a byte count).
+        ReturnZero,
+    }
+
+    /// One planned fault.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) struct Fault {
+        /// The call.
+        pub(crate) point: Point,
+        /// Which call to it fails, counting from 1 on this thread since
+        /// `inject`. `0` means every call.
+        pub(crate) call: usize,
+        /// What it does.
+        pub(crate) effect: Effect,
+    }
 
     thread_local! {
         static PLAN: RefCell<(Vec<Fault>, HashMap<Point, usize>)> = RefCell::new(Default::default());
@@ -57,7 +74,7 @@ mod imp {
 
     /// Removes the faults of `inject` when dropped.
     #[derive(Debug)]
-    pub struct FaultGuard(());
+    pub(crate) struct FaultGuard(());
 
     impl Drop for FaultGuard {
         fn drop(&mut self) {
@@ -67,18 +84,18 @@ mod imp {
 
     /// Plans `faults` for this thread, replacing earlier ones, and resets
     /// the call counters.
-    pub fn inject(faults: Vec<Fault>) -> FaultGuard {
+    pub(crate) fn inject(faults: Vec<Fault>) -> FaultGuard {
         PLAN.with(|p| *p.borrow_mut() = (faults, HashMap::new()));
         FaultGuard(())
     }
 
     /// How many times `point` was reached on this thread since `inject`.
-    pub fn calls(point: Point) -> usize {
+    pub(crate) fn calls(point: Point) -> usize {
         PLAN.with(|p| p.borrow().1.get(&point).copied().unwrap_or(0))
     }
 
     /// Counts a call to `point` and says whether it must fail.
-    pub(crate) fn check(point: Point) -> Option<Effect> {
+    fn check(point: Point) -> Option<Effect> {
         PLAN.with(|p| {
             let mut p = p.borrow_mut();
             let (faults, counts) = &mut *p;
@@ -91,29 +108,49 @@ mod imp {
                 .map(|f| f.effect)
         })
     }
-}
 
-#[cfg(not(any(test, feature = "fault-injection")))]
-mod imp {
-    use super::{Effect, Point};
-
-    #[inline(always)]
-    pub(crate) fn check(_point: Point) -> Option<Effect> {
-        None
+    /// Applies a planned fault at `point`, if any: an error, or `Some(0)`
+    /// for "return 0 instead of doing the work". `Ok(None)` means: do the
+    /// real call.
+    pub(crate) fn hit(point: Point) -> io::Result<Option<usize>> {
+        match check(point) {
+            None => Ok(None),
+            Some(Effect::ReturnZero) => Ok(Some(0)),
+            Some(Effect::Errno(e)) => Err(io::Error::from_raw_os_error(e)),
+        }
     }
 }
 
-#[cfg(any(test, feature = "fault-injection"))]
-pub use imp::{FaultGuard, calls, inject};
+/// The seam itself, on every platform (the backends' fault tests are
+/// Linux's, in `tests/fault.rs`).
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-use imp::check;
-
-/// Applies a planned fault at `point`, if any: an error, or `Some(0)` for
-/// "return 0 instead of doing the work". `Ok(None)` means: do the real call.
-pub(crate) fn hit(point: Point) -> std::io::Result<Option<usize>> {
-    match check(point) {
-        None => Ok(None),
-        Some(Effect::ReturnZero) => Ok(Some(0)),
-        Some(Effect::Errno(e)) => Err(std::io::Error::from_raw_os_error(e)),
+    #[test]
+    fn a_planned_fault_fires_on_its_call_and_only_while_planned() {
+        let guard = inject(vec![
+            Fault {
+                point: Point::Read,
+                call: 2,
+                effect: Effect::Errno(5),
+            },
+            Fault {
+                point: Point::Write,
+                call: 0,
+                effect: Effect::ReturnZero,
+            },
+        ]);
+        assert_eq!(hit(Point::Read).unwrap(), None);
+        assert_eq!(hit(Point::Read).unwrap_err().raw_os_error(), Some(5));
+        assert_eq!(hit(Point::Read).unwrap(), None);
+        for _ in 0..3 {
+            assert_eq!(hit(Point::Write).unwrap(), Some(0));
+        }
+        assert_eq!(hit(Point::Clone).unwrap(), None);
+        assert_eq!((calls(Point::Read), calls(Point::Write)), (3, 3));
+        drop(guard);
+        assert_eq!(hit(Point::Write).unwrap(), None);
+        assert_eq!(calls(Point::Read), 0);
     }
 }

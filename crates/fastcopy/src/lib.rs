@@ -83,7 +83,7 @@
 
 mod copy;
 mod error;
-pub mod fault;
+mod fault;
 mod ladder;
 mod metrics;
 mod options;
@@ -96,10 +96,8 @@ pub mod stale;
 mod sys;
 mod tree;
 
-#[cfg(all(test, target_os = "linux"))]
-mod fault_props;
-#[cfg(all(test, target_os = "linux"))]
-mod fault_tests;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 

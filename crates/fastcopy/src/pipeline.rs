@@ -83,12 +83,14 @@ impl Mover for Plain {
 
 /// What the caller knows of the new file before it is written, so that
 /// owner and permissions are set only where they differ: the umask it was
-/// created under and the group it got from its directory. `None`: not
-/// known, so set them.
+/// created under, the group it got from its directory, and whether the
+/// process runs as root (asked once per tree, not once per file). `None`:
+/// not known, so find out or set them.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Defaults {
     pub(crate) umask: Option<u32>,
     pub(crate) gid: Option<u32>,
+    pub(crate) root: Option<bool>,
 }
 
 /// Whether an error of `op` concerns the source (its path names it) rather
@@ -186,7 +188,8 @@ fn apply_metadata(
         sys::copy_xattrs(src, dst, warnings);
     }
     let chowned = if is_new {
-        sys::keep_owner(dst, src_meta, defaults.gid).map_err(|e| (Operation::SetOwner, e))?
+        sys::keep_owner(dst, src_meta, defaults.gid, defaults.root)
+            .map_err(|e| (Operation::SetOwner, e))?
     } else {
         false
     };

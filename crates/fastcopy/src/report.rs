@@ -54,20 +54,7 @@ impl Method {
     /// The methods this platform's ladder can use, in the order it tries
     /// them.
     pub fn available() -> &'static [Method] {
-        #[cfg(target_os = "linux")]
-        return &[
-            Method::Reflink,
-            Method::CopyFileRange,
-            Method::DirectIo,
-            Method::Splice,
-            Method::ReadWrite,
-        ];
-        #[cfg(any(target_os = "macos", target_os = "ios"))]
-        return &[Method::Clonefile, Method::Fcopyfile];
-        #[cfg(windows)]
-        return &[Method::BlockClone, Method::CopyFileEx, Method::ReadWrite];
-        #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "ios", windows)))]
-        return &[Method::ReadWrite];
+        crate::sys::METHODS
     }
 
     /// The `snake_case` name used in JSON and on the command line.

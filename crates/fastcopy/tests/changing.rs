@@ -140,7 +140,7 @@ fn grows_during_copy(fs: Fs, dir: &Path) {
         let what = format!("{fs} {method}");
         assert_eq!(r.method, method, "{what}");
         assert_eq!(r.bytes, SIZE + 8 * MIB, "{what}");
-        assert_file_is(&dst, &grown);
+        assert_content(&dst, &grown);
         assert_eq!(
             size_warning(&r),
             Some((SIZE, SIZE + 8 * MIB)),
@@ -181,7 +181,7 @@ fn sparse_shrinks_during_copy(fs: Fs, dir: &Path) {
         };
         assert_eq!(r.bytes, want, "{what}");
         assert_eq!(len(&dst), want, "{what}");
-        assert_file_is(&dst, &original[..want as usize]);
+        assert_content(&dst, &original[..want as usize]);
         assert_eq!(
             size_warning(&r),
             Some((size, want)),
@@ -241,7 +241,7 @@ fn a_changed_source_fails_and_keeps_the_old_destination(fs: Fs, dir: &Path) {
                     .contains("changed while it was being copied"),
                 "{err}"
             );
-            assert_file_is(&dst, b"the old destination");
+            assert_content(&dst, b"the old destination");
             std::fs::remove_file(&src).unwrap();
             std::fs::remove_file(&dst).unwrap();
             assert_no_temp(dir);
@@ -309,7 +309,7 @@ fn race(dir: &Path, change: Change, opts: CopyOptions, tag: &str) {
     changer.join().unwrap();
     let r = r.unwrap_or_else(|e| panic!("{tag}: {e}"));
     assert_eq!(len(&dst), r.bytes, "{tag}");
-    assert_file_is(&dst, &full[..r.bytes as usize]);
+    assert_content(&dst, &full[..r.bytes as usize]);
     let now = std::fs::read(&src).unwrap();
     let both = now.len().min(r.bytes as usize);
     assert_bytes_eq(
@@ -386,7 +386,7 @@ fn strict_races(fs: Fs, dir: &Path) {
                         Change::Shrink => want.truncate((RACE_SIZE - step * 8 * MIB) as usize),
                     }
                     assert!(step <= 6, "{tag}: {} bytes", r.bytes);
-                    assert_file_is(&dst, &want);
+                    assert_content(&dst, &want);
                 }
                 Err(e) => {
                     assert_eq!(e.operation(), Operation::SourceChanged, "{tag}: {e}");

@@ -11,8 +11,8 @@ use crate::common::*;
 /// Big enough not to be inlined in Btrfs metadata; a partial last block.
 const SIZE: usize = 3 * MIB as usize + 1;
 
-fn sharing(path: &Path) -> testfs::Sharing {
-    testfs::extent_sharing(path).unwrap_or_else(|e| panic!("FIEMAP {}: {e}", path.display()))
+fn sharing(path: &Path) -> fastcopy::Sharing {
+    fastcopy::extent_sharing(path).unwrap_or_else(|e| panic!("FIEMAP {}: {e}", path.display()))
 }
 
 fn clone_modes(fs: Fs, dir: &Path) {
@@ -28,7 +28,7 @@ fn clone_modes(fs: Fs, dir: &Path) {
     let r = fastcopy::copy(&src, &auto).unwrap();
     assert_eq!(methods(&r), (Method::Reflink, vec![]), "{r:?}");
     assert_eq!(r.bytes, SIZE as u64);
-    assert_file_is(&auto, &data);
+    assert_content(&auto, &data);
     let s = sharing(&auto);
     assert!(s.mapped >= SIZE as u64, "{fs}: {s:?}");
     assert_eq!(s.shared, s.mapped, "{fs}: clone not fully shared: {s:?}");
@@ -38,7 +38,7 @@ fn clone_modes(fs: Fs, dir: &Path) {
     let r =
         fastcopy::copy_with(&src, &always, &CopyOptions::new().reflink(Reflink::Always)).unwrap();
     assert_eq!(methods(&r), (Method::Reflink, vec![]), "{r:?}");
-    assert_file_is(&always, &data);
+    assert_content(&always, &data);
     let s = sharing(&always);
     assert!(s.mapped > 0 && s.shared == s.mapped, "{fs}: {s:?}");
 
@@ -47,14 +47,14 @@ fn clone_modes(fs: Fs, dir: &Path) {
     let r = fastcopy::copy_with(&src, &never, &CopyOptions::new().reflink(Reflink::Never)).unwrap();
     assert_ne!(r.method, Method::Reflink);
     assert!(r.fallbacks.is_empty(), "{r:?}");
-    assert_file_is(&never, &data);
+    assert_content(&never, &data);
     let s = sharing(&never);
     assert!(s.mapped >= SIZE as u64, "{fs}: {s:?}");
     assert_eq!(s.shared, 0, "{fs}: Reflink::Never shares blocks: {s:?}");
 
     // Writing to a clone does not change the source.
     std::fs::write(&auto, b"changed").unwrap();
-    assert_file_is(&src, &data);
+    assert_content(&src, &data);
     assert_no_temp(dir);
 }
 
@@ -78,9 +78,9 @@ fn always_fails_cleanly(fs: Fs, dir: &Path) {
     let err =
         fastcopy::copy_with(&src, &dst, &CopyOptions::new().reflink(Reflink::Always)).unwrap_err();
     assert_eq!(err.operation(), Operation::Clone, "{fs}: {err}");
-    assert_file_is(&dst, &old);
+    assert_content(&dst, &old);
     assert_names(dir, &["dst", "src"]);
-    assert_file_is(&src, &data);
+    assert_content(&src, &data);
 }
 
 /// The empty file: Always clones it where cloning exists and fails where

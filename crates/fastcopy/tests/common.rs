@@ -2,12 +2,11 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use testfs::Fs;
+pub use testfs::{Fs, assert_bytes_eq, assert_content, assert_names, mode, mtime, names};
 
 pub const KIB: u64 = 1 << 10;
 pub const MIB: u64 = 1 << 20;
@@ -75,32 +74,6 @@ pub fn write(path: &Path, data: &[u8]) {
     fs::write(path, data).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
-/// Asserts `got == want` without dumping megabytes: names the lengths and
-/// the first differing offset.
-#[track_caller]
-pub fn assert_bytes_eq(got: &[u8], want: &[u8], what: &str) {
-    if got == want {
-        return;
-    }
-    let first = got
-        .iter()
-        .zip(want)
-        .position(|(a, b)| a != b)
-        .unwrap_or(got.len().min(want.len()));
-    panic!(
-        "{what}: content differs: got {} bytes, want {} bytes, first difference at offset {first}",
-        got.len(),
-        want.len()
-    );
-}
-
-/// Asserts the file at `path` holds exactly `want`.
-#[track_caller]
-pub fn assert_file_is(path: &Path, want: &[u8]) {
-    let got = fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    assert_bytes_eq(&got, want, &path.display().to_string());
-}
-
 /// Reads until `buf` is full or end of file.
 fn read_full(f: &mut File, buf: &mut [u8]) -> usize {
     let mut n = 0;
@@ -166,51 +139,20 @@ pub fn len(path: &Path) -> u64 {
         .len()
 }
 
-/// Permission bits including set-user-ID, set-group-ID and sticky.
-pub fn mode(path: &Path) -> u32 {
-    fs::metadata(path).unwrap().mode() & 0o7777
-}
-
 /// Sets the permission bits (chmod).
 pub fn chmod(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
 }
 
-/// Entry names of `dir`, sorted.
-pub fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 /// Temporary files of fastcopy left in `dir`.
 pub fn temp_files(dir: &Path) -> Vec<String> {
-    names(dir)
-        .into_iter()
-        .filter(|n| n.contains(fastcopy::TEMP_MARKER))
-        .collect()
+    testfs::names_containing(dir, fastcopy::TEMP_MARKER)
 }
 
 #[track_caller]
 pub fn assert_no_temp(dir: &Path) {
-    let left = temp_files(dir);
-    assert!(
-        left.is_empty(),
-        "temporary files left in {}: {left:?}",
-        dir.display()
-    );
-}
-
-/// Asserts that `dir` holds exactly the entries `want`.
-#[track_caller]
-pub fn assert_names(dir: &Path, want: &[&str]) {
-    let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
-    want.sort();
-    assert_eq!(names(dir), want, "entries of {}", dir.display());
+    testfs::assert_none_containing(dir, fastcopy::TEMP_MARKER);
 }
 
 /// A time `secs_ago` seconds before now (whole seconds) plus `nanos`.
@@ -227,10 +169,6 @@ pub fn set_times(path: &Path, atime: SystemTime, mtime: SystemTime) {
     let f = File::options().write(true).open(path).unwrap();
     f.set_times(fs::FileTimes::new().set_accessed(atime).set_modified(mtime))
         .unwrap();
-}
-
-pub fn mtime(path: &Path) -> SystemTime {
-    fs::metadata(path).unwrap().modified().unwrap()
 }
 
 pub fn atime(path: &Path) -> SystemTime {

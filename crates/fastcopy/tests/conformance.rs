@@ -366,7 +366,7 @@ fn check(name: &str, fs: Fs, at: &dyn Fn(&str) -> PathBuf, ck: &Json, report: Op
         }
         let path = at(p.str());
         fs::File::open(&path).and_then(|f| f.sync_all()).unwrap();
-        let shared = testfs::extent_sharing(&path).unwrap().shared > 0;
+        let shared = fastcopy::extent_sharing(&path).unwrap().shared > 0;
         assert_eq!(shared, ck.get("value").bool(), "{what}");
     } else if let Some(v) = ck.opt("cloned") {
         let r = report.expect("a report");

@@ -22,10 +22,7 @@ use fastcopy::{
 
 use crate::common::*;
 use crate::tree::{child_paths, run_as_nobody, unprivileged_setup};
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
+use testfs::is_root;
 
 fn ino(path: &Path) -> u64 {
     fs::symlink_metadata(path).unwrap().ino()
@@ -144,7 +141,7 @@ fn older_replaces_only_an_older_destination(fs: Fs, dir: &Path) {
         let r = fastcopy::copy_with(&src, &dst, &opts).unwrap();
         assert_eq!(r.skipped, Some(Skipped::NotOlder), "{fs} {name}");
         assert_eq!(r.bytes, 0, "{fs} {name}");
-        assert_file_is(&dst, &old);
+        assert_content(&dst, &old);
         assert_eq!(mtime(&dst), t, "{fs} {name}: mtime touched");
         assert_eq!(ino(&dst), before, "{fs} {name}: replaced");
     }
@@ -156,7 +153,7 @@ fn older_replaces_only_an_older_destination(fs: Fs, dir: &Path) {
     let before = ino(&equal);
     let r = fastcopy::copy_with(&src, &equal, &opts).unwrap();
     assert_eq!(r.skipped, Some(Skipped::NotOlder), "{fs}");
-    assert_file_is(&equal, &old);
+    assert_content(&equal, &old);
     assert_eq!(ino(&equal), before, "{fs}");
 
     // Older (by one nanosecond): replaced, with the source's mtime.
@@ -166,14 +163,14 @@ fn older_replaces_only_an_older_destination(fs: Fs, dir: &Path) {
     let r = fastcopy::copy_with(&src, &older, &opts).unwrap();
     assert_eq!(r.skipped, None, "{fs}");
     assert_eq!(r.bytes, 5000, "{fs}");
-    assert_file_is(&older, &data);
+    assert_content(&older, &data);
     assert_eq!(mtime(&older), src_time, "{fs}");
 
     // Missing: created.
     let missing = dir.join("missing");
     let r = fastcopy::copy_with(&src, &missing, &opts).unwrap();
     assert_eq!(r.skipped, None, "{fs}");
-    assert_file_is(&missing, &data);
+    assert_content(&missing, &data);
     assert_eq!(mtime(&missing), src_time, "{fs}");
 
     assert_names(
@@ -204,14 +201,14 @@ fn skip_keeps_any_existing_destination(fs: Fs, dir: &Path) {
     let r = fastcopy::copy_with(&src, &dst, &opts).unwrap();
     assert_eq!(r.skipped, Some(Skipped::Exists), "{fs}");
     assert_eq!(r.bytes, 0, "{fs}");
-    assert_file_is(&dst, &old);
+    assert_content(&dst, &old);
     assert_eq!(mtime(&dst), t, "{fs}");
     assert_eq!(ino(&dst), before, "{fs}");
 
     let new = dir.join("new");
     let r = fastcopy::copy_with(&src, &new, &opts).unwrap();
     assert_eq!(r.skipped, None, "{fs}");
-    assert_file_is(&new, &data);
+    assert_content(&new, &data);
     assert_names(dir, &["dst", "new", "src"]);
 }
 
@@ -228,7 +225,7 @@ fn no_clobber_fails_on_an_existing_destination(fs: Fs, dir: &Path) {
     let e = fastcopy::copy_with(&src, &dst, &opts).unwrap_err();
     assert_eq!(e.operation(), Operation::DestinationExists, "{fs}: {e}");
     assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{fs}: {e}");
-    assert_file_is(&dst, &old);
+    assert_content(&dst, &old);
     assert_eq!(mtime(&dst), t, "{fs}");
     assert_names(dir, &["dst", "src"]);
 }
@@ -315,12 +312,12 @@ fn tree_older_follows_the_same_rule(fs: Fs, dir: &Path) {
     let r = fastcopy::copy_tree(&t.src, &t.dst, &opts)
         .unwrap_or_else(|e| panic!("{fs}: {e}: {:?}", e.tree_report()));
     for name in ["newer", "sub/newer"] {
-        assert_file_is(&t.dst.join(name), &dst_bytes(name));
+        assert_content(&t.dst.join(name), &dst_bytes(name));
         assert_eq!(mtime(&t.dst.join(name)), t.newer_time, "{fs} {name}");
     }
-    assert_file_is(&t.dst.join("equal"), &dst_bytes("equal"));
+    assert_content(&t.dst.join("equal"), &dst_bytes("equal"));
     for name in ["older", "missing"] {
-        assert_file_is(&t.dst.join(name), &src_bytes(name));
+        assert_content(&t.dst.join(name), &src_bytes(name));
         assert_eq!(mtime(&t.dst.join(name)), t.src_time, "{fs} {name}");
     }
     links_and_fifos_kept(&t);
@@ -358,7 +355,7 @@ fn tree_older_keeps_a_newer_entry_of_another_kind(fs: Fs, dir: &Path) {
         fifo_kept && link_kept,
         "{fs}: newer FIFO kept: {fifo_kept}, newer symlink kept: {link_kept}"
     );
-    assert_file_is(&dst.join("target"), b"newer");
+    assert_content(&dst.join("target"), b"newer");
     assert_eq!(r.metrics.files(), 0, "{fs}: {r:?}");
     assert_no_temp(&dst);
 }
@@ -372,10 +369,10 @@ fn tree_skip_keeps_every_existing_entry(fs: Fs, dir: &Path) {
     let r = fastcopy::copy_tree(&t.src, &t.dst, &opts)
         .unwrap_or_else(|e| panic!("{fs}: {e}: {:?}", e.tree_report()));
     for name in ["newer", "sub/newer", "older", "equal"] {
-        assert_file_is(&t.dst.join(name), &dst_bytes(name));
+        assert_content(&t.dst.join(name), &dst_bytes(name));
     }
     assert_eq!(mtime(&t.dst.join("older")), t.older_time, "{fs}");
-    assert_file_is(&t.dst.join("missing"), &src_bytes("missing"));
+    assert_content(&t.dst.join("missing"), &src_bytes("missing"));
     links_and_fifos_kept(&t);
     assert_eq!(r.metrics.files(), 1, "{fs}: {r:?}");
     assert!(r.errors.is_empty());
@@ -405,9 +402,9 @@ fn tree_no_clobber_fails_on_existing_files(fs: Fs, dir: &Path) {
         assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{fs}: {e}");
     }
     for name in ["newer", "sub/newer", "older", "equal"] {
-        assert_file_is(&t.dst.join(name), &dst_bytes(name));
+        assert_content(&t.dst.join(name), &dst_bytes(name));
     }
-    assert_file_is(&t.dst.join("missing"), &src_bytes("missing"));
+    assert_content(&t.dst.join("missing"), &src_bytes("missing"));
     assert_eq!(r.metrics.files(), 1, "{fs}");
     assert_no_temp(&t.dst);
     assert_no_temp(&t.dst.join("sub"));
@@ -477,7 +474,7 @@ fn check_full(err: fastcopy::Error, dst: &Path, n: usize) -> (u64, usize) {
                 !failed.contains(&dst.join(&name)),
                 "failed but there: {name}"
             );
-            assert_file_is(&dst.join(&name), &testfs::pattern(FILE_400K, i));
+            assert_content(&dst.join(&name), &testfs::pattern(FILE_400K, i));
             present += 1;
         }
     }
@@ -578,7 +575,7 @@ fn nobody_may_not_replace_a_file_it_may_not_write() {
         assert_eq!(e.operation(), Operation::DestinationNotWritable, "{e}");
         assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
         assert_eq!(e.path(), f);
-        assert_file_is(&f, &old);
+        assert_content(&f, &old);
         assert_eq!(ino(&f), ino_f);
 
         // The tree: f and h refused, g (new) copied.
@@ -597,19 +594,19 @@ fn nobody_may_not_replace_a_file_it_may_not_write() {
             assert_eq!(e.operation(), Operation::DestinationNotWritable, "{e}");
             assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
         }
-        assert_file_is(&f, &old);
-        assert_file_is(&h, &old);
+        assert_content(&f, &old);
+        assert_content(&h, &old);
         assert_eq!((ino(&f), ino(&h)), (ino_f, ino_h));
-        assert_file_is(&dst.join("g"), b"new g");
+        assert_content(&dst.join("g"), b"new g");
         assert_no_temp(&dst);
 
         // Forced: replaced.
         let r = fastcopy::copy_with(src.join("f"), &f, &CopyOptions::new().force(true)).unwrap();
         assert_eq!(r.skipped, None);
-        assert_file_is(&f, b"new f");
+        assert_content(&f, b"new f");
         let opts = TreeOptions::new().copy_options(CopyOptions::new().force(true));
         fastcopy::copy_tree(&src, &dst, &opts).unwrap_or_else(|e| panic!("{e}"));
-        assert_file_is(&h, b"new h");
+        assert_content(&h, b"new h");
         assert_no_temp(&dst);
         return;
     }
@@ -635,7 +632,7 @@ fn nobody_may_not_replace_a_file_it_may_not_write() {
     run_as_nobody(TEST, &src, &dst);
     // Replaced by nobody: a new file of its own.
     for name in ["f", "h"] {
-        assert_file_is(&dst.join(name), format!("new {name}").as_bytes());
+        assert_content(&dst.join(name), format!("new {name}").as_bytes());
         assert_eq!(owner(&dst.join(name)), (65534, 65534), "{name}");
         assert_eq!(mode(&dst.join(name)), 0o644, "{name}");
     }
@@ -658,7 +655,7 @@ fn root_replaces_a_read_only_destination(fs: Fs, dir: &Path) {
     chmod(&dst, 0o444);
     let r = fastcopy::copy(&src, &dst).unwrap_or_else(|e| panic!("{fs}: {e}"));
     assert_eq!(r.skipped, None);
-    assert_file_is(&dst, &data);
+    assert_content(&dst, &data);
     assert_eq!(mode(&dst), 0o640, "{fs}");
     // Trees too.
     let (s, t) = (dir.join("s"), dir.join("t"));
@@ -668,7 +665,7 @@ fn root_replaces_a_read_only_destination(fs: Fs, dir: &Path) {
     write(&t.join("f"), b"read-only");
     chmod(&t.join("f"), 0o444);
     fastcopy::copy_tree(&s, &t, &TreeOptions::new()).unwrap_or_else(|e| panic!("{fs}: {e}"));
-    assert_file_is(&t.join("f"), &data);
+    assert_content(&t.join("f"), &data);
     assert_names(dir, &["dst", "s", "src", "t"]);
 }
 
@@ -690,7 +687,7 @@ fn root_copies_keep_the_source_owner(fs: Fs, dir: &Path) {
     chown(&src, 65534, 65534);
     chmod(&src, 0o600);
     let check = |p: &Path| {
-        assert_file_is(p, &data);
+        assert_content(p, &data);
         assert_eq!(owner(p), (65534, 65534), "{fs}: {}", p.display());
         assert_eq!(mode(p), 0o600, "{fs}: {}", p.display());
     };
@@ -756,8 +753,8 @@ fn in_place_keeps_the_inode_and_its_links(fs: Fs, dir: &Path) {
         .unwrap_or_else(|e| panic!("{fs}: {e}"));
     assert_eq!(r.bytes, 100_000);
     assert_eq!(ino(&dst), before, "{fs}: not in place");
-    assert_file_is(&dst, &data);
-    assert_file_is(&other, &data);
+    assert_content(&dst, &data);
+    assert_content(&other, &data);
     assert_eq!(owner(&dst), (65534, 65534), "{fs}");
     assert_eq!(mode(&dst), 0o640, "{fs}");
     assert_eq!(mtime(&dst), src_time, "{fs}");
@@ -773,8 +770,8 @@ fn in_place_keeps_the_inode_and_its_links(fs: Fs, dir: &Path) {
     let before = ino(&dst2);
     let r = fastcopy::copy_with(&src, &dst2, &CopyOptions::new()).unwrap();
     assert_ne!(ino(&dst2), before, "{fs}");
-    assert_file_is(&dst2, &data);
-    assert_file_is(&other2, &old);
+    assert_content(&dst2, &data);
+    assert_content(&other2, &old);
     assert_eq!(mtime(&dst2), src_time, "{fs}");
     assert!(
         r.warnings
@@ -797,7 +794,7 @@ fn in_place_keeps_the_inode_and_its_links(fs: Fs, dir: &Path) {
     let opts = TreeOptions::new().copy_options(CopyOptions::new().in_place(true));
     fastcopy::copy_tree(&s, &t, &opts).unwrap_or_else(|e| panic!("{fs}: {e}"));
     assert_eq!(ino(&t.join("f")), before, "{fs}: tree not in place");
-    assert_file_is(&dir.join("outside"), &data);
+    assert_content(&dir.join("outside"), &data);
     assert_eq!(owner(&t.join("f")), (65534, 65534), "{fs}");
     assert_eq!(mode(&t.join("f")), 0o640, "{fs}");
     assert_eq!(mtime(&t.join("f")), src_time, "{fs}");
@@ -824,14 +821,14 @@ fn in_place_needs_room_for_one_copy_only() {
     let before = ino(&dst);
     let e = fastcopy::copy(&src, &dst).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::StorageFull, "{e}");
-    assert_file_is(&dst, &old);
+    assert_content(&dst, &old);
     assert_eq!(ino(&dst), before);
     assert_names(small.path(), &["dst"]);
 
     let r = fastcopy::copy_with(&src, &dst, &CopyOptions::new().in_place(true))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.bytes, 600 << 10);
-    assert_file_is(&dst, &data);
+    assert_content(&dst, &data);
     assert_eq!(ino(&dst), before);
     assert_names(small.path(), &["dst"]);
 }
@@ -911,12 +908,12 @@ fn cancelling_into_an_existing_tree_leaves_no_temporary(fs: Fs, dir: &Path) {
         p.done.load(Ordering::SeqCst) < FILES,
         "{fs}: not stopped early"
     );
-    assert_file_is(&dst.join("mine"), b"kept");
+    assert_content(&dst.join("mine"), b"kept");
     let there = names(&dst);
     assert!(there.len() < FILES + 1, "{fs}: everything copied");
     for name in there.iter().filter(|n| *n != "mine") {
         let i: usize = name[1..].parse().unwrap();
-        assert_file_is(&dst.join(name), &testfs::pattern(1000 + i, i as u64));
+        assert_content(&dst.join(name), &testfs::pattern(1000 + i, i as u64));
     }
     assert_no_temp(&dst);
     assert_names(dir, &["dst", "src"]);
@@ -1104,7 +1101,7 @@ fn a_single_copy_writes_no_named_temporary(fs: Fs, dir: &Path) {
         for l in listings.iter() {
             assert_eq!(l, &want, "{fs} (existing destination: {existing})");
         }
-        assert_file_is(&dst, &data);
+        assert_content(&dst, &data);
         assert_names(dir, &["dst", "src"]);
     }
 }

@@ -24,7 +24,7 @@ fn into_directory(_fs: Fs, dir: &Path) {
     std::fs::create_dir(&d).unwrap();
     let r = fastcopy::copy(&src, &d).unwrap();
     assert_eq!(r.destination, d.join("src"));
-    assert_file_is(&d.join("src"), &data);
+    assert_content(&d.join("src"), &data);
     assert_names(&d, &["src"]);
     // Again: replaces d/src; with NoClobber refuses, naming d/src.
     fastcopy::copy(&src, &d).unwrap();
@@ -49,7 +49,7 @@ fn into_directory(_fs: Fs, dir: &Path) {
     std::fs::remove_file(d.join("src")).unwrap();
     let r = fastcopy::copy(&src, dir.join("dlink")).unwrap();
     assert_eq!(r.destination, dir.join("dlink").join("src"));
-    assert_file_is(&d.join("src"), &data);
+    assert_content(&d.join("src"), &data);
     assert_no_temp(dir);
     assert_no_temp(&d);
 }
@@ -87,7 +87,7 @@ fn symlink_to_file(_fs: Fs, dir: &Path) {
     let r = fastcopy::copy(&src, &link).unwrap();
     assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
     assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("sub/target"));
-    assert_file_is(&target, &data);
+    assert_content(&target, &data);
     assert_eq!(r.destination, std::fs::canonicalize(&target).unwrap());
     assert_names(dir, &["link", "src", "sub"]);
     assert_names(&sub, &["target"]);
@@ -168,7 +168,7 @@ fn missing_parent(_fs: Fs, dir: &Path) {
 
     let r = fastcopy::copy_with(&src, &dst, &CopyOptions::new().create_parents(true)).unwrap();
     assert_eq!(r.destination, dst);
-    assert_file_is(&dst, &data);
+    assert_content(&dst, &data);
     assert_names(&dir.join("x/y"), &["dst"]);
 
     // A trailing slash names a directory that is not there: no file

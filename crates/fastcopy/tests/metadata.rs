@@ -99,7 +99,7 @@ fn preserve_mode_off(fs: Fs, dir: &Path) {
 
 /// As root, set-user-ID and set-group-ID are copied.
 fn setid_kept_as_root(fs: Fs, dir: &Path) {
-    if !rustix::process::geteuid().is_root() {
+    if !testfs::is_root() {
         testfs::skipped(&format!("setid_kept_as_root::{fs}"), "not root");
         return;
     }
@@ -129,7 +129,7 @@ fn setid_dropped_for_non_root() {
     if in_child() {
         let src = std::env::var_os("SETID_SRC").unwrap();
         let dst = std::env::var_os("SETID_DST").unwrap();
-        assert!(!rustix::process::geteuid().is_root());
+        assert!(!testfs::is_root());
         let r = fastcopy::copy(&src, &dst).unwrap();
         assert_eq!(mode(Path::new(&dst)), 0o755);
         assert!(
@@ -139,7 +139,7 @@ fn setid_dropped_for_non_root() {
         );
         return;
     }
-    if !rustix::process::geteuid().is_root() {
+    if !testfs::is_root() {
         testfs::skipped(
             "setid_dropped_for_non_root",
             "needs root to start a non-root child",

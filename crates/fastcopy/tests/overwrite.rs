@@ -19,7 +19,7 @@ fn replace_replaces(fs: Fs, dir: &Path) {
     chmod(&src, 0o644);
     let r = fastcopy::copy(&src, &dst).unwrap();
     assert_eq!(r.bytes, 10_000);
-    assert_file_is(&dst, &new);
+    assert_content(&dst, &new);
     assert_eq!(mode(&dst), 0o644, "{fs}");
     assert_names(dir, &["dst", "src"]);
 }
@@ -40,7 +40,7 @@ fn no_clobber_keeps_destination(fs: Fs, dir: &Path) {
         err.to_string().contains(&dst.display().to_string()),
         "{err}"
     );
-    assert_file_is(&dst, &old);
+    assert_content(&dst, &old);
     assert_eq!(mtime(&dst), old_mtime);
     assert_names(dir, &["dst", "src"]);
 

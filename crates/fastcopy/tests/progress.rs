@@ -93,7 +93,7 @@ fn progress_and_temporary_file(fs: Fs, dir: &Path) {
             // Small enough steps for a moving bar.
             assert_eq!(adv.len(), 3, "{what}: {adv:?}");
         }
-        assert_file_is(&dst, &data);
+        assert_content(&dst, &data);
         assert_eq!(mode(&dst), 0o640);
     }
     assert_names(dir, &["dst", "src"]);
@@ -122,7 +122,7 @@ fn panic_in_progress_leaves_nothing(fs: Fs, dir: &Path) {
         write(&old, b"keep me");
         let res = catch_unwind(AssertUnwindSafe(|| fastcopy::copy_with(&src, &old, &opts)));
         assert!(res.is_err());
-        assert_file_is(&old, b"keep me");
+        assert_content(&old, b"keep me");
         std::fs::remove_file(&old).unwrap();
         assert_names(dir, &["src"]);
     }
@@ -182,7 +182,7 @@ fn cancel_leaves_the_old_destination(fs: Fs, dir: &Path) {
             assert!(seen < size, "{what}: went on to {seen} bytes");
             match old {
                 Some(old) => {
-                    assert_file_is(&dst, old);
+                    assert_content(&dst, old);
                     std::fs::remove_file(&dst).unwrap();
                 }
                 None => assert!(!dst.exists(), "{what}"),

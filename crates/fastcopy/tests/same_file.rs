@@ -39,7 +39,7 @@ fn assert_refused(from: &Path, tos: &[(&str, PathBuf)], dirs: &[&Path]) {
                 "{what} {opts:?}: {err}"
             );
             assert_eq!(err.kind(), ErrorKind::InvalidInput, "{what}: {err}");
-            assert_file_is(from, &data);
+            assert_content(from, &data);
             assert_eq!(mtime(from), mt, "{what}: source mtime changed");
             for d in dirs {
                 assert_no_temp(d);

@@ -64,7 +64,7 @@ fn all_sizes(fs: Fs, dir: &Path) {
             assert_eq!(r.bytes, size, "{what}: report.bytes");
             assert_eq!(r.destination, dst, "{what}: report.destination");
             assert_eq!(len(&dst), size, "{what}: destination size");
-            assert_file_is(&dst, &data);
+            assert_content(&dst, &data);
             assert_eq!(methods(&r), expected(fs, opts, size), "{what}: {r:?}");
             for f in &r.fallbacks {
                 // The only fallback expected is the clone on ext4/tmpfs,
@@ -74,7 +74,7 @@ fn all_sizes(fs: Fs, dir: &Path) {
             assert!(r.warnings.is_empty(), "{what}: {:?}", r.warnings);
         }
         // The source is untouched.
-        assert_file_is(&src, &data);
+        assert_content(&src, &data);
     }
     assert_no_temp(dir);
 }

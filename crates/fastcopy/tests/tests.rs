@@ -13,6 +13,7 @@ mod conformance;
 mod contract;
 mod cross_fs;
 mod destinations;
+mod extents;
 mod immutable;
 mod metadata;
 mod metrics;

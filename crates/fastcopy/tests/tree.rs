@@ -438,7 +438,7 @@ fn a_destination_made_meanwhile_is_not_replaced() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["theirs"]);
-    assert_file_is(&dst.join("theirs"), b"t");
+    assert_content(&dst.join("theirs"), b"t");
     assert!(
         temporaries_in(d.path()).is_empty(),
         "{:?}",
@@ -464,8 +464,8 @@ fn copies_into_an_existing_directory_and_replaces_files() {
     write(&dst.join("a/extra"), b"kept");
     symlink("elsewhere", dst.join("abs")).unwrap();
     copy(&src, &dst, &TreeOptions::new());
-    assert_file_is(&dst.join("small"), b"hello tree");
-    assert_file_is(&dst.join("a/extra"), b"kept");
+    assert_content(&dst.join("small"), b"hello tree");
+    assert_content(&dst.join("a/extra"), b"kept");
     assert_eq!(
         fs::read_link(dst.join("abs")).unwrap(),
         Path::new("/etc/hostname")
@@ -503,11 +503,11 @@ fn planted_symlinks_in_the_destination_are_not_followed() {
     let r = partial(&src, &dst, &TreeOptions::new());
 
     assert_eq!(names(&outside), ["victim"], "written outside");
-    assert_file_is(&outside.join("victim"), b"must stay");
+    assert_content(&outside.join("victim"), b"must stay");
     // The file link was replaced by the copy, not written through.
     assert!(fs::symlink_metadata(dst.join("victim")).unwrap().is_file());
-    assert_file_is(&dst.join("victim"), b"new");
-    assert_file_is(&dst.join("other"), b"x");
+    assert_content(&dst.join("victim"), b"new");
+    assert_content(&dst.join("other"), b"x");
     // The directory link is in the way: an error naming it; the rest copied.
     assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
     assert_eq!(r.errors[0].operation(), Operation::CreateDirectory);
@@ -538,7 +538,7 @@ fn a_file_in_the_way_of_the_root_is_an_error() {
     write(&dst, b"file");
     let e = fastcopy::copy_tree(&src, &dst, &TreeOptions::new()).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
-    assert_file_is(&dst, b"file");
+    assert_content(&dst, b"file");
 }
 
 /// In the child of a test run as `nobody`: its source and destination.
@@ -553,7 +553,7 @@ pub(crate) fn child_paths() -> Option<(PathBuf, PathBuf)> {
 /// removes anything): a directory everyone may write to, with the source
 /// and destination paths in it. `None` (skipped) unless running as root.
 pub(crate) fn unprivileged_setup(test: &str) -> Option<(tempfile::TempDir, PathBuf, PathBuf)> {
-    if !rustix::process::geteuid().is_root() {
+    if !testfs::is_root() {
         testfs::skipped(test, "needs root to switch to an unprivileged user");
         return None;
     }
@@ -588,8 +588,8 @@ fn unreadable_directory_is_reported_and_the_rest_copied() {
         // whose name never shows), without the staging directory.
         assert!(temporaries_in(dst.parent().unwrap()).is_empty());
         assert_eq!(r.errors[0].kind(), std::io::ErrorKind::PermissionDenied);
-        assert_file_is(&dst.join("open/f"), b"readable");
-        assert_file_is(&dst.join("g"), b"also");
+        assert_content(&dst.join("open/f"), b"readable");
+        assert_content(&dst.join("g"), b"also");
         return;
     }
     let Some((_dir, src, dst)) = unprivileged_setup(TEST) else {
@@ -634,8 +634,8 @@ fn a_hundred_thousand_files() {
     for i in [0, 57, DIRS - 1] {
         let dir = dst.join(format!("d{i:03}"));
         assert_eq!(fs::read_dir(&dir).unwrap().count(), PER_DIR);
-        assert_file_is(&dir.join("f0100"), b"x");
-        assert_file_is(&dir.join("f0999"), b"");
+        assert_content(&dir.join("f0100"), b"x");
+        assert_content(&dir.join("f0999"), b"");
     }
 }
 
@@ -665,25 +665,25 @@ fn update_never_overwrites_a_newer_destination() {
     let r = copy(&src, &dst, &older);
     assert_eq!(r.up_to_date, 3, "{r:?}");
     assert_eq!(r.metrics.files(), 2);
-    assert_file_is(&dst.join("same"), b"edited!!!");
-    assert_file_is(&dst.join("newer"), b"version 2");
-    assert_file_is(&dst.join("resized"), b"edited in the copy, later");
-    assert_file_is(&dst.join("new"), b"fresh");
-    assert_file_is(&dst.join("s/older-dst"), b"version 1");
+    assert_content(&dst.join("same"), b"edited!!!");
+    assert_content(&dst.join("newer"), b"version 2");
+    assert_content(&dst.join("resized"), b"edited in the copy, later");
+    assert_content(&dst.join("new"), b"fresh");
+    assert_content(&dst.join("s/older-dst"), b"version 1");
 
     // Skip (cp -n, --update=none) leaves every existing file alone.
     write(&src.join("another"), b"another");
     let skip = TreeOptions::new().copy_options(CopyOptions::new().overwrite(Overwrite::Skip));
     let r = copy(&src, &dst, &skip);
     assert_eq!((r.up_to_date, r.metrics.files()), (5, 1), "{r:?}");
-    assert_file_is(&dst.join("resized"), b"edited in the copy, later");
-    assert_file_is(&dst.join("another"), b"another");
+    assert_content(&dst.join("resized"), b"edited in the copy, later");
+    assert_content(&dst.join("another"), b"another");
 
     // Without an update mode everything is copied again.
     let r = copy(&src, &dst, &TreeOptions::new());
     assert_eq!((r.up_to_date, r.metrics.files()), (0, 6));
-    assert_file_is(&dst.join("same"), b"version 1");
-    assert_file_is(&dst.join("resized"), b"v3");
+    assert_content(&dst.join("same"), b"version 1");
+    assert_content(&dst.join("resized"), b"v3");
 }
 
 #[test]
@@ -726,7 +726,7 @@ fn follow_links_copies_what_links_point_to() {
     let r = partial(&src, &dst, &TreeOptions::new().follow_links(true));
     assert_eq!(r.errors.len(), 2, "{:?}", r.errors);
     assert!(fs::symlink_metadata(dst.join("dirlink")).unwrap().is_dir());
-    assert_file_is(&dst.join("dirlink/f"), b"data");
+    assert_content(&dst.join("dirlink/f"), b"data");
     assert!(
         fs::symlink_metadata(dst.join("filelink"))
             .unwrap()
@@ -765,7 +765,7 @@ fn a_file_or_symlink_source_is_one_entry() {
         &TreeOptions::new(),
     );
     assert_eq!(r.metrics.files(), 1);
-    assert_file_is(&d.path().join("g"), b"x");
+    assert_content(&d.path().join("g"), b"x");
     let r = copy(
         &d.path().join("l"),
         &d.path().join("m"),
@@ -802,7 +802,7 @@ fn clones_every_file(fs: Fs, dir: &Path) {
     assert_eq!(r.metrics.method(Method::Reflink).files, 3, "{fs}: {r:?}");
     assert_eq!(r.metrics.fallbacks(), 0);
     for f in files {
-        let s = testfs::extent_sharing(&dst.join(f)).unwrap();
+        let s = fastcopy::extent_sharing(&dst.join(f)).unwrap();
         assert!(s.mapped > 0 && s.shared == s.mapped, "{fs} {f}: {s:?}");
         assert_same_content(&src.join(f), &dst.join(f));
     }
@@ -811,7 +811,7 @@ fn clones_every_file(fs: Fs, dir: &Path) {
     let r = copy(&src, &dst, &opts);
     assert_eq!(r.metrics.method(Method::Reflink).files, 0, "{fs}: {r:?}");
     for f in files {
-        let s = testfs::extent_sharing(&dst.join(f)).unwrap();
+        let s = fastcopy::extent_sharing(&dst.join(f)).unwrap();
         assert!(s.mapped > 0 && s.shared == 0, "{fs} {f}: {s:?}");
         assert_same_content(&src.join(f), &dst.join(f));
     }

@@ -1,4 +1,7 @@
-//! Real directories on real filesystems for tests (Linux only).
+//! Test support shared by the workspace's crates: real directories on real
+//! filesystems (Linux only), and the file helpers every test suite uses
+//! (entries of a directory, content, mode, times, "needs root"; any
+//! platform).
 //!
 //! fastcopy's clone/reflink, hole and fallback paths behave differently on
 //! ext4, btrfs, XFS and tmpfs, so its tests need directories on each of them
@@ -24,99 +27,39 @@
 //! unless `FASTCOPY_REQUIRE_TESTFS=1` is set (CI sets it), in which case it
 //! panics so that no test can be skipped silently.
 //!
-//! The other helpers inspect and create files: [`extent_sharing`] (FIEMAP
-//! shared/mapped bytes), [`allocated_bytes`], [`write_sparse`], [`pattern`]
-//! and [`supports_holes`].
+//! The other helpers inspect and create files: [`allocated_bytes`],
+//! [`write_sparse`], [`pattern`] and [`supports_holes`]. For FIEMAP
+//! (shared and mapped bytes) tests call `fastcopy::extent_sharing`: testfs
+//! does not depend on fastcopy, so a test binary links one copy of it.
+//!
+//! On every platform: [`names`], [`names_containing`] (fastcopy's
+//! temporaries, given its marker), [`assert_names`],
+//! [`assert_none_containing`], [`assert_content`], [`assert_bytes_eq`],
+//! [`mtime`], and on Unix [`mode`], [`is_root`] and [`root_or_skip`].
 
+mod files;
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
 mod mount;
+#[cfg(target_os = "linux")]
 mod sparse;
+#[cfg(all(test, target_os = "linux"))]
+mod tests;
 
-// FIEMAP lives in the library, which also uses it to probe filesystems.
-pub use fastcopy::{Sharing, extent_sharing};
+pub use files::{
+    assert_bytes_eq, assert_content, assert_names, assert_none_containing, mtime, names,
+    names_containing,
+};
+#[cfg(unix)]
+pub use files::{is_root, mode, root_or_skip};
+#[cfg(target_os = "linux")]
+pub use linux::{Fs, Immutable, dir, xattr};
+#[cfg(target_os = "linux")]
 pub use sparse::{allocated_bytes, pattern, supports_holes, write_sparse};
-
-/// A filesystem type that [`dir`] can provide a directory on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fs {
-    /// ext4 on a loop-mounted image: holes, no reflink.
-    Ext4,
-    /// btrfs on a loop-mounted image: holes and reflink (FICLONE).
-    Btrfs,
-    /// XFS (created with `-m reflink=1`) on a loop-mounted image: holes and reflink.
-    Xfs,
-    /// tmpfs: holes, no reflink, no FIEMAP.
-    Tmpfs,
-}
-
-impl Fs {
-    /// Every filesystem, in a fixed order, for tests that loop over all of them.
-    pub const ALL: [Fs; 4] = [Fs::Ext4, Fs::Btrfs, Fs::Xfs, Fs::Tmpfs];
-
-    /// The kernel's name for the filesystem type (as in `/proc/self/mountinfo`
-    /// and `mount -t`): `"ext4"`, `"btrfs"`, `"xfs"` or `"tmpfs"`. Also used
-    /// for the image and mount point names.
-    pub fn name(self) -> &'static str {
-        match self {
-            Fs::Ext4 => "ext4",
-            Fs::Btrfs => "btrfs",
-            Fs::Xfs => "xfs",
-            Fs::Tmpfs => "tmpfs",
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Fs::Ext4 => 0,
-            Fs::Btrfs => 1,
-            Fs::Xfs => 2,
-            Fs::Tmpfs => 3,
-        }
-    }
-}
-
-impl std::fmt::Display for Fs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Name of the environment variable that turns a skip into a panic.
 const REQUIRE_ENV: &str = "FASTCOPY_REQUIRE_TESTFS";
-
-/// A fresh, empty, uniquely named directory on a mounted filesystem of type
-/// `fs`, created for test `test_name` (used as the directory name's prefix).
-///
-/// The first call for each `fs` in a process finds or sets up the mount (see
-/// the crate docs); the outcome, success or failure, is cached for the rest
-/// of the process. The directory is removed when the returned `TempDir` is
-/// dropped; the mount stays.
-///
-/// Returns `None` (after printing one line
-/// `SKIPPED <test_name>: <fs> unavailable: <reason>` to stderr) when the
-/// filesystem cannot be had: not root and no existing mount, a missing
-/// `mkfs`/`mount` tool, or a failing `mkfs`/`mount` (the reason then includes
-/// the command's stderr).
-///
-/// # Panics
-///
-/// Instead of returning `None`, panics with the same reason if the
-/// environment variable `FASTCOPY_REQUIRE_TESTFS` is `1` (CI sets it, so a
-/// silently skipped test is impossible there).
-pub fn dir(fs: Fs, test_name: &str) -> Option<tempfile::TempDir> {
-    let made = mount::mount_root(fs).and_then(|root| {
-        tempfile::Builder::new()
-            .prefix(test_name)
-            .tempdir_in(&root)
-            .map_err(|e| format!("cannot create a directory in {}: {e}", root.display()))
-    });
-    match made {
-        Ok(dir) => Some(dir),
-        Err(reason) => {
-            skipped(test_name, &format!("{fs} unavailable: {reason}"));
-            None
-        }
-    }
-}
 
 /// Says that `test_name` did not run what it tests, and why: a line
 /// `SKIPPED <test>: <reason>` on the stderr handle (not `eprintln!`, which
@@ -133,48 +76,4 @@ pub fn skipped(test_name: &str, reason: &str) {
     }
     let line = format!("SKIPPED {test_name}: {reason}\n");
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
-}
-
-#[cfg(test)]
-mod tests;
-
-/// The value of the extended attribute `name` of `path`, `None` where it
-/// is absent. Panics on any other error.
-pub fn xattr(path: &std::path::Path, name: &str) -> Option<Vec<u8>> {
-    let mut buf = vec![0u8; 4096];
-    match rustix::fs::getxattr(path, name, &mut buf[..]) {
-        Ok(n) => {
-            buf.truncate(n);
-            Some(buf)
-        }
-        Err(rustix::io::Errno::NODATA) => None,
-        Err(e) => panic!("getxattr {} {name}: {e}", path.display()),
-    }
-}
-
-/// A file or directory made immutable with `chattr +i` (needs root and a
-/// filesystem with the attribute), made mutable again when dropped, also
-/// when the test panics, so its temporary directory can be removed.
-#[derive(Debug)]
-pub struct Immutable(std::path::PathBuf);
-
-impl Immutable {
-    /// Sets the attribute; `None` when `chattr +i` failed.
-    pub fn set(path: &std::path::Path) -> Option<Immutable> {
-        chattr("+i", path).then(|| Immutable(path.to_path_buf()))
-    }
-}
-
-impl Drop for Immutable {
-    fn drop(&mut self) {
-        let _ = chattr("-i", &self.0);
-    }
-}
-
-fn chattr(flag: &str, path: &std::path::Path) -> bool {
-    std::process::Command::new("chattr")
-        .arg(flag)
-        .arg(path)
-        .status()
-        .is_ok_and(|s| s.success())
 }

@@ -20,6 +20,10 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 use crate::util::json_lines;
+/// `assert_only(dir, want)`: `dir` holds exactly `want` (so no temporary
+/// file either).
+pub use testfs::assert_names as assert_only;
+pub use testfs::{assert_content, root_or_skip};
 
 /// The `fastcopy` binary with `fails` (`SYSCALL[:COND]=ERRNO`) and `kills`
 /// (`SYSCALL[:COND]`) installed as a seccomp filter in the child.
@@ -53,33 +57,7 @@ pub fn record(out: &Output) -> Value {
 
 /// Names in `dir` that are fastcopy temporaries.
 pub fn temporaries(dir: &Path) -> Vec<String> {
-    crate::util::names(dir)
-        .into_iter()
-        .filter(|n| n.contains(fastcopy::TEMP_MARKER))
-        .collect()
-}
-
-/// Asserts that `dir` holds exactly `want` (so no temporary file either).
-#[track_caller]
-pub fn assert_only(dir: &Path, want: &[&str]) {
-    let got = crate::util::names(dir);
-    let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
-    want.sort();
-    assert_eq!(got, want, "in {}", dir.display());
-}
-
-/// Asserts that `path` holds exactly `want`.
-#[track_caller]
-pub fn assert_content(path: &Path, want: &[u8]) {
-    let got = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(
-        got == want,
-        "{}: {} bytes, want {} (first difference at {:?})",
-        path.display(),
-        got.len(),
-        want.len(),
-        got.iter().zip(want).position(|(a, b)| a != b)
-    );
+    testfs::names_containing(dir, fastcopy::TEMP_MARKER)
 }
 
 pub const MIB: usize = 1 << 20;
@@ -97,21 +75,6 @@ pub fn sh(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Whether a test that needs root (mkfs, mount, chattr, setpriv) can run:
-/// as root yes; otherwise it prints a SKIPPED line and returns false, or
-/// panics when `FASTCOPY_REQUIRE_TESTFS=1` (as in CI) forbids skipping.
-pub fn root_or_skip(test: &str) -> bool {
-    if rustix::process::geteuid().is_root() {
-        return true;
-    }
-    if std::env::var_os("FASTCOPY_REQUIRE_TESTFS").is_some_and(|v| v == "1") {
-        panic!("{test}: needs root (and FASTCOPY_REQUIRE_TESTFS=1 forbids skipping)");
-    }
-    let line = format!("SKIPPED {test}: needs root\n");
-    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
-    false
 }
 
 /// A small filesystem of its own on a loop device, for tests that fill

@@ -58,6 +58,9 @@ pub(crate) fn final_permissions(
     Some(src.permissions())
 }
 
+/// The methods of this ladder, in the order they are tried.
+pub(crate) const METHODS: &[Method] = &[Method::ReadWrite];
+
 /// Only the read/write loop; a clone is never possible here.
 pub(crate) fn plan(opts: &CopyOptions, _src: &Metadata, _dst: &File) -> Vec<Method> {
     match opts.reflink {

@@ -71,6 +71,9 @@ fn may_fall_back(e: &io::Error) -> bool {
     }
 }
 
+/// The methods of this ladder, in the order they are tried.
+pub(crate) const METHODS: &[Method] = &[Method::Clonefile, Method::Fcopyfile];
+
 /// The methods to try, in order.
 pub(crate) fn plan(opts: &CopyOptions, src: &Metadata, _dst: &File) -> Vec<Method> {
     match opts.reflink {

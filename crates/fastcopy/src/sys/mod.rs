@@ -16,7 +16,8 @@
 //! | `process_alive` | whether a process id names a live process (for stale temporaries) |
 //! | `create_private_dir` | a directory only its owner can use (tree root) |
 //! | `copy_symlink` | recreate one symbolic link |
-//! | `copy_dir` | copy a directory tree (Linux: parallel, relative to directory descriptors) |
+//! | `PARALLEL_TREE`, `copy_dir` | whether the platform walks trees itself (Linux: parallel, relative to directory descriptors), and that walk |
+//! | `make_symlink`, `file_identity` | what the portable tree walk needs |
 //! | `STAGES_NEW_TREES` | whether a new tree is built in a staging directory |
 //! | `rename_dir_noclobber` | move a finished staging directory into place |
 //! | `may_write` | whether the caller may write an existing destination |
@@ -56,6 +57,7 @@ pub(crate) fn keep_owner(
     _file: &std::fs::File,
     _src: &std::fs::Metadata,
     _gid: Option<u32>,
+    _root: Option<bool>,
 ) -> std::io::Result<bool> {
     Ok(false)
 }
@@ -116,7 +118,7 @@ mod block_clone_plan;
 mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
-    SPLICE_MIN_SIZE, allocated_bytes, anonymous_in, copy_dir, copy_symlink, copy_xattrs,
+    METHODS, SPLICE_MIN_SIZE, allocated_bytes, anonymous_in, copy_dir, copy_symlink, copy_xattrs,
     create_private_dir, direct_write_alignment, evict, filesystem_name, name_anonymous, plan,
     rename_exclusive, run_method, shared_bytes,
 };
@@ -201,28 +203,61 @@ pub(crate) fn rename_dir_noclobber(
     std::fs::rename(from, to)
 }
 
-// Directory trees elsewhere: a sequential walk with std, every file through
-// the single-file copy.
+// What the portable tree walk needs (compiled everywhere: the walk is).
+mod std_fs;
 #[cfg(not(target_os = "linux"))]
-mod tree_generic;
+pub(crate) use std_fs::create_private_dir;
+pub(crate) use std_fs::{file_identity, make_symlink};
+
+/// Whether this platform copies trees with its own parallel walk
+/// ([`copy_dir`]); elsewhere `crate::tree::sequential` walks them.
+pub(crate) const PARALLEL_TREE: bool = cfg!(target_os = "linux");
+
+/// No parallel walk here ([`PARALLEL_TREE`] is false): never called.
 #[cfg(not(target_os = "linux"))]
-pub(crate) use tree_generic::{copy_dir, copy_symlink, create_private_dir};
+pub(crate) fn copy_dir(
+    _from: &std::path::Path,
+    _target: &crate::tree::Target<'_>,
+    _opts: &crate::tree::TreeOptions,
+    _report: &mut crate::tree::TreeReport,
+) -> crate::Result<()> {
+    unreachable!("no parallel tree walk on this platform")
+}
+
+/// No parallel walk here ([`PARALLEL_TREE`] is false): never called.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn copy_symlink(
+    _from: &std::path::Path,
+    _to: &std::path::Path,
+    _opts: &crate::tree::TreeOptions,
+) -> crate::Result<()> {
+    unreachable!("no parallel tree walk on this platform")
+}
 
 #[cfg(any(target_os = "macos", target_os = "ios"))]
 mod macos;
 #[cfg(any(target_os = "macos", target_os = "ios"))]
-pub(crate) use macos::*;
+pub(crate) use macos::{
+    METHODS, copy_xattrs, create_temp, final_permissions, initial_mode, open_source, plan,
+    rename_noclobber, run_method, same_file, special_kind,
+};
 
 // The std read/write loop of the backends without one of their own.
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "ios")))]
 mod rw_loop;
 
 #[cfg(windows)]
-mod windows;
+pub(crate) mod windows;
 #[cfg(windows)]
-pub(crate) use windows::*;
+pub(crate) use windows::{
+    METHODS, copy_xattrs, create_temp, final_permissions, initial_mode, open_source, plan,
+    rename_noclobber, run_method, same_file, special_kind,
+};
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "ios", windows)))]
 mod generic;
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "ios", windows)))]
-pub(crate) use generic::*;
+pub(crate) use generic::{
+    METHODS, copy_xattrs, create_temp, final_permissions, initial_mode, open_source, plan,
+    rename_noclobber, run_method, same_file, special_kind,
+};

@@ -227,17 +227,22 @@ pub(crate) fn other_links(meta: &Metadata) -> u64 {
 /// fastcopy keeps mode and times by default, and a root copy that handed a
 /// user's file to root would change who may read it), unless they are
 /// already the file's: root's, and the group it got from its directory
-/// (`gid`, the effective group when not known). Otherwise the new file
-/// belongs to the caller and nothing is done. Returns whether the owner
-/// was changed (a chown clears set-user-ID and set-group-ID).
-pub(crate) fn keep_owner(file: &File, src: &Metadata, gid: Option<u32>) -> io::Result<bool> {
+/// (`gid`, the effective group when not known). Otherwise (`root`, asked
+/// when not known) the new file belongs to the caller and nothing is
+/// done. Returns whether the owner was changed (a chown clears
+/// set-user-ID and set-group-ID).
+pub(crate) fn keep_owner(
+    file: &File,
+    src: &Metadata,
+    gid: Option<u32>,
+    root: Option<bool>,
+) -> io::Result<bool> {
     use rustix::fs::{Gid, Uid};
-    let euid = rustix::process::geteuid();
-    if !euid.is_root() {
+    if !root.unwrap_or_else(|| rustix::process::geteuid().is_root()) {
         return Ok(false);
     }
     let gid = gid.unwrap_or_else(|| rustix::process::getegid().as_raw());
-    if src.uid() == euid.as_raw() && src.gid() == gid {
+    if src.uid() == 0 && src.gid() == gid {
         return Ok(false);
     }
     rustix::fs::fchown(

@@ -33,10 +33,6 @@ use crate::options::{CopyOptions, DirectIo, Reflink};
 use crate::progress::{self, Progress};
 use crate::report::{Method, Warning};
 
-#[cfg(test)]
-#[path = "windows_tests.rs"]
-mod windows_tests;
-
 /// Share modes for every file we open: others may read, write, rename and
 /// delete it meanwhile, as on Unix.
 const SHARE_ALL: u32 = fs::FILE_SHARE_READ | fs::FILE_SHARE_WRITE | fs::FILE_SHARE_DELETE;
@@ -89,7 +85,7 @@ fn may_fall_back(e: &io::Error) -> bool {
     }
 }
 
-fn unsupported(message: &'static str) -> io::Error {
+pub(crate) fn unsupported(message: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::Unsupported, message)
 }
 
@@ -102,7 +98,7 @@ fn check(ok: impl PartialEq + Default) -> io::Result<()> {
     }
 }
 
-fn handle(f: &File) -> HANDLE {
+pub(crate) fn handle(f: &File) -> HANDLE {
     f.as_raw_handle() as HANDLE
 }
 
@@ -202,6 +198,9 @@ pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
     check(unsafe { fs::MoveFileExW(from.as_ptr(), to.as_ptr(), 0) })
 }
 
+/// The methods of this ladder, in the order they are tried.
+pub(crate) const METHODS: &[Method] = &[Method::BlockClone, Method::CopyFileEx, Method::ReadWrite];
+
 /// The methods to try, in order.
 pub(crate) fn plan(opts: &CopyOptions, src: &Metadata, dst: &File) -> Vec<Method> {
     let size = src.len();
@@ -251,7 +250,7 @@ pub(crate) fn run_method(
 
 /// How a method that did not finish ended.
 #[derive(Debug)]
-enum Attempt {
+pub(crate) enum Attempt {
     /// Nothing written, and the error means "not here": try the next one.
     Declined(io::Error),
     /// Stop the copy.
@@ -310,7 +309,7 @@ impl FileId {
 }
 
 /// The path a handle's file has now, as `\\?\C:\...` or `\\?\UNC\...`.
-fn final_path(f: &File) -> io::Result<PathBuf> {
+pub(crate) fn final_path(f: &File) -> io::Result<PathBuf> {
     let mut buf = vec![0u16; 512];
     loop {
         // SAFETY: `buf` is writable for `buf.len()` wide characters.
@@ -335,7 +334,7 @@ fn final_path(f: &File) -> io::Result<PathBuf> {
 }
 
 /// The volume's `FILE_*` capability flags (`GetVolumeInformationByHandleW`).
-fn volume_flags(f: &File) -> io::Result<u32> {
+pub(crate) fn volume_flags(f: &File) -> io::Result<u32> {
     let mut flags = 0;
     // SAFETY: only the flags are asked for; every other out pointer is
     // null with a zero size, as the documentation allows.
@@ -395,7 +394,7 @@ fn integrity(f: &File) -> io::Result<ioctl::FSCTL_GET_INTEGRITY_INFORMATION_BUFF
 }
 
 /// `FSCTL_SET_SPARSE`: marks the file sparse or not.
-fn set_sparse(f: &File, on: bool) -> io::Result<()> {
+pub(crate) fn set_sparse(f: &File, on: bool) -> io::Result<()> {
     #[allow(clippy::useless_conversion)]
     let input = ioctl::FILE_SET_SPARSE_BUFFER {
         // `bool` in windows-sys 0.61, `BOOLEAN` (u8) before.
@@ -405,7 +404,7 @@ fn set_sparse(f: &File, on: bool) -> io::Result<()> {
 }
 
 /// Sets the end of file (`SetFileInformationByHandle(FileEndOfFileInfo)`).
-fn set_len(f: &File, len: u64) -> io::Result<()> {
+pub(crate) fn set_len(f: &File, len: u64) -> io::Result<()> {
     let info = fs::FILE_END_OF_FILE_INFO {
         EndOfFile: len as i64,
     };
@@ -521,7 +520,7 @@ fn block_clone(
 /// ([`Attempt::before_writing`]). If it cannot be emptied, the next method
 /// would leave the extended length behind it (zeros past the source's end),
 /// so that is a failure, never a fallback.
-fn empty_for_the_next_method(dst: &File, e: io::Error) -> Attempt {
+pub(crate) fn empty_for_the_next_method(dst: &File, e: io::Error) -> Attempt {
     if let Err(u) = set_len(dst, 0) {
         return Attempt::Failed(io::Error::new(
             u.kind(),
@@ -534,25 +533,25 @@ fn empty_for_the_next_method(dst: &File, e: io::Error) -> Attempt {
 }
 
 /// What the progress routine of `CopyFileExW` shares with us.
-struct CopyContext<'a> {
-    progress: Option<&'a dyn Progress>,
-    total: u64,
-    src: FileId,
-    dst: FileId,
+pub(crate) struct CopyContext<'a> {
+    pub(crate) progress: Option<&'a dyn Progress>,
+    pub(crate) total: u64,
+    pub(crate) src: FileId,
+    pub(crate) dst: FileId,
     /// CopyFileExW opened both files (the first stream began).
-    opened: Cell<bool>,
+    pub(crate) opened: Cell<bool>,
     /// It opened other files than ours: the paths were replaced meanwhile.
-    mismatch: Cell<bool>,
+    pub(crate) mismatch: Cell<bool>,
     /// The last count passed to `progress`.
-    reported: Cell<u64>,
+    pub(crate) reported: Cell<u64>,
     /// `progress` asked to stop ([`Progress::cancelled`]).
-    cancelled: Cell<bool>,
+    pub(crate) cancelled: Cell<bool>,
     /// A panic of the progress callback, resumed after CopyFileExW returns.
-    panic: RefCell<Option<Box<dyn std::any::Any + Send>>>,
+    pub(crate) panic: RefCell<Option<Box<dyn std::any::Any + Send>>>,
 }
 
 /// The `LPPROGRESS_ROUTINE` of `CopyFileExW`.
-unsafe extern "system" fn copy_progress(
+pub(crate) unsafe extern "system" fn copy_progress(
     _total_size: i64,
     _total_transferred: i64,
     stream_size: i64,

@@ -44,6 +44,15 @@ use crate::report::{Method, Warning};
 use movers::{Copy, Mover, set_direct};
 use syscalls::preallocate;
 
+/// The methods of this ladder, in the order they are tried.
+pub(crate) const METHODS: &[Method] = &[
+    Method::Reflink,
+    Method::CopyFileRange,
+    Method::DirectIo,
+    Method::Splice,
+    Method::ReadWrite,
+];
+
 /// The most one `copy_file_range` call is asked to copy. The kernel copies
 /// at most `MAX_RW_COUNT` (2 GiB minus a page) per call anyway; 1 GiB keeps
 /// us well under it and the loop goes on to end of file.
@@ -162,22 +171,7 @@ pub(crate) fn run_method_sized(
     exact: bool,
 ) -> Step {
     if method == Method::Reflink {
-        return match ficlone(src, dst) {
-            Ok(()) => match dst.metadata() {
-                // A clone that reports success yet left the file empty (a
-                // seccomp filter or a filesystem answering 0 without
-                // cloning) wrote nothing: the next method copies, instead
-                // of an empty copy passing for a good one.
-                Ok(m) if m.len() == 0 && src_meta.len() > 0 => Step::Unsupported(io::Error::new(
-                    io::ErrorKind::Unsupported,
-                    "clone reported success but the copy is empty",
-                )),
-                Ok(m) => Step::Done(m.len()),
-                Err(e) => Step::Failed(e),
-            },
-            Err(e) if may_fall_back(&e) => Step::Unsupported(e),
-            Err(e) => Step::Failed(e),
-        };
+        return clone(src, src_meta, dst);
     }
     // Carrying on after a method that declined part way: both files at the
     // offset where the good data ends.
@@ -187,65 +181,25 @@ pub(crate) fn run_method_sized(
             return Step::Failed(e.into());
         }
     }
-
     let size = src_meta.len();
     // A file with fewer blocks than its size has holes (or is compressed,
     // or inline): walk its data with SEEK_DATA/SEEK_HOLE.
     let sparse = size > 0 && src_meta.blocks().saturating_mul(512) < size;
-    let mut mover = match method {
-        Method::CopyFileRange => Mover::Kernel {
-            chunk: if opts.progress.is_some() {
-                PROGRESS_CHUNK
-            } else {
-                KERNEL_CHUNK
-            },
-        },
-        Method::ReadWrite => Mover::Buffered {
-            buf: vec![0; buffer_size(size)],
-        },
-        Method::Splice => match Mover::pipe() {
-            Ok(m) => m,
-            // No pipe (EMFILE, ENFILE): fatal, like any lack of resources.
-            Err(e) => return Step::Failed(e),
-        },
-        Method::DirectIo => match Mover::direct(src, dst) {
-            Ok(m) => m,
-            Err(e) if may_fall_back(&e) => return decline(src, dst, e, from),
-            Err(e) => return Step::Failed(e),
-        },
-        // The clone is handled above; the other platforms' methods are
-        // never planned here.
-        Method::Reflink
-        | Method::Clonefile
-        | Method::Fcopyfile
-        | Method::CopyFileEx
-        | Method::BlockClone => unreachable!("{method} is not a Linux data mover"),
-    };
-    let reserve = match opts.preallocate {
-        Preallocate::Always => true,
-        Preallocate::Never => false,
-        // Only where it was measured to win: copy_file_range within one
-        // ext4 filesystem (between two it is refused, and the splice that
-        // follows is much slower into reserved space), files of
-        // AUTO_PREALLOCATE_MIN or more (bench/RESULTS.md, "What the
-        // measurements decided").
-        Preallocate::Auto => {
-            method == Method::CopyFileRange
-                && size >= AUTO_PREALLOCATE_MIN
-                && dst.metadata().is_ok_and(|m| m.dev() == src_meta.dev())
-                && FsKind::of(dst) == FsKind::Ext4
+    let mut mover = match mover(method, src, dst, opts, size) {
+        Ok(m) => m,
+        Err(e) if method == Method::DirectIo && may_fall_back(&e) => {
+            return decline(src, dst, e, from);
         }
+        Err(e) => return Step::Failed(e),
     };
-    let reserve = reserve && !sparse && size > 0;
-    if reserve {
-        if let Err(e) = preallocate(dst, size) {
-            if !may_fall_back(&e) {
-                return Step::Failed(e);
-            }
-            // Asked for and refused: say so. Chosen by Auto: nothing lost.
-            if opts.preallocate == Preallocate::Always {
-                warnings.push(Warning::Preallocate(e));
-            }
+    let reserve = !sparse && size > 0 && reserves(method, src_meta, dst, opts);
+    if reserve && let Err(e) = preallocate(dst, size) {
+        if !may_fall_back(&e) {
+            return Step::Failed(e);
+        }
+        // Asked for and refused: say so. Chosen by Auto: nothing lost.
+        if opts.preallocate == Preallocate::Always {
+            warnings.push(Warning::Preallocate(e));
         }
     }
     let mut copy = Copy {
@@ -262,41 +216,118 @@ pub(crate) fn run_method_sized(
     } else {
         copy.range(None).map(|_| copy.written)
     };
+    let moved = copy.written != from;
     // Space reserved past what was written (a source that shrank, or a
     // method that declined) is given back: truncating to the current size
     // frees the blocks past the end of file.
-    let give_back =
-        |len: u64| -> io::Result<()> { if reserve { dst.set_len(len) } else { Ok(()) } };
+    let give_back = |len: u64| if reserve { dst.set_len(len) } else { Ok(()) };
     match result {
-        Ok(bytes) => {
-            if bytes < size
-                && let Err(e) = give_back(bytes)
-            {
-                return Step::Failed(e);
-            }
-            Step::Done(bytes)
-        }
-        // "Not supported" before this method wrote anything: the next one
-        // starts where this one did. After it wrote some bytes: the next
-        // one carries on from where the destination's good data ends (its
-        // offset: the methods write in order, and a sparse walk seeks the
-        // destination to each segment as it goes).
-        Err(e) if may_fall_back(&e) => {
-            let pos = if copy.written == from {
-                Ok(from)
-            } else {
-                rustix::fs::seek(dst, SeekFrom::Current(0)).map_err(io::Error::from)
-            };
-            match pos.and_then(|pos| give_back(pos).map(|()| pos)) {
-                Ok(pos) if pos == from => decline(src, dst, e, from),
-                Ok(pos) => match reset(src, dst, pos) {
-                    Ok(()) => Step::Partial(e, pos),
-                    Err(r) => Step::Failed(r),
-                },
-                Err(t) => Step::Failed(t),
-            }
-        }
+        Ok(bytes) if bytes < size => match give_back(bytes) {
+            Ok(()) => Step::Done(bytes),
+            Err(e) => Step::Failed(e),
+        },
+        Ok(bytes) => Step::Done(bytes),
+        Err(e) if may_fall_back(&e) => hand_over(src, dst, e, from, moved, give_back),
         Err(e) => Step::Failed(e),
+    }
+}
+
+/// `FICLONE`, checked: a clone that reports success yet left the file
+/// empty (a seccomp filter or a filesystem answering 0 without cloning)
+/// wrote nothing, and the next method copies, instead of an empty copy
+/// passing for a good one.
+fn clone(src: &File, src_meta: &Metadata, dst: &File) -> Step {
+    match ficlone(src, dst) {
+        Ok(()) => match dst.metadata() {
+            Ok(m) if m.len() == 0 && src_meta.len() > 0 => Step::Unsupported(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "clone reported success but the copy is empty",
+            )),
+            Ok(m) => Step::Done(m.len()),
+            Err(e) => Step::Failed(e),
+        },
+        Err(e) if may_fall_back(&e) => Step::Unsupported(e),
+        Err(e) => Step::Failed(e),
+    }
+}
+
+/// The data mover of `method` for a file of `size` bytes. No pipe (EMFILE,
+/// ENFILE) is fatal, like any lack of resources; `O_DIRECT` refused is the
+/// caller's to judge.
+fn mover(
+    method: Method,
+    src: &File,
+    dst: &File,
+    opts: &CopyOptions,
+    size: u64,
+) -> io::Result<Mover> {
+    Ok(match method {
+        Method::CopyFileRange => Mover::Kernel {
+            chunk: if opts.progress.is_some() {
+                PROGRESS_CHUNK
+            } else {
+                KERNEL_CHUNK
+            },
+        },
+        Method::ReadWrite => Mover::Buffered {
+            buf: vec![0; buffer_size(size)],
+        },
+        Method::Splice => Mover::pipe()?,
+        Method::DirectIo => Mover::direct(src, dst)?,
+        // The clone is handled apart; the other platforms' methods are
+        // never planned here.
+        Method::Reflink
+        | Method::Clonefile
+        | Method::Fcopyfile
+        | Method::CopyFileEx
+        | Method::BlockClone => unreachable!("{method} is not a Linux data mover"),
+    })
+}
+
+/// Whether the destination's space is reserved before `method` copies.
+/// `Auto`: only where it was measured to win: copy_file_range within one
+/// ext4 filesystem (between two it is refused, and the splice that follows
+/// is much slower into reserved space), files of [`AUTO_PREALLOCATE_MIN`]
+/// or more (bench/RESULTS.md, "What the measurements decided").
+fn reserves(method: Method, src_meta: &Metadata, dst: &File, opts: &CopyOptions) -> bool {
+    match opts.preallocate {
+        Preallocate::Always => true,
+        Preallocate::Never => false,
+        Preallocate::Auto => {
+            method == Method::CopyFileRange
+                && src_meta.len() >= AUTO_PREALLOCATE_MIN
+                && dst.metadata().is_ok_and(|m| m.dev() == src_meta.dev())
+                && FsKind::of(dst) == FsKind::Ext4
+        }
+    }
+}
+
+/// A method answered "not supported" (`e`) after starting at `from`.
+/// Before it wrote anything (`moved` false) the next one starts where this
+/// one did. After it wrote some bytes the next one carries on from where
+/// the destination's good data ends: its offset (the methods write in
+/// order, and a sparse walk seeks the destination to each segment as it
+/// goes). `give_back` frees reserved space past that point.
+fn hand_over(
+    src: &File,
+    dst: &File,
+    e: io::Error,
+    from: u64,
+    moved: bool,
+    give_back: impl Fn(u64) -> io::Result<()>,
+) -> Step {
+    let pos = if moved {
+        rustix::fs::seek(dst, SeekFrom::Current(0)).map_err(io::Error::from)
+    } else {
+        Ok(from)
+    };
+    match pos.and_then(|pos| give_back(pos).map(|()| pos)) {
+        Ok(pos) if pos == from => decline(src, dst, e, from),
+        Ok(pos) => match reset(src, dst, pos) {
+            Ok(()) => Step::Partial(e, pos),
+            Err(r) => Step::Failed(r),
+        },
+        Err(t) => Step::Failed(t),
     }
 }
 

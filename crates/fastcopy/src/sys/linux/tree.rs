@@ -23,8 +23,10 @@
 //! again for that pair of devices.
 //!
 //! This module schedules: the queue, the workers, counting and reporting.
-//! [`dirs`] opens, lists and finishes directories; [`mod@file`] copies one
-//! regular file through the one per-file pipeline ([`crate::pipeline`]);
+//! [`dirs`] opens and lists directories, [`finish`] applies their metadata
+//! when their work is done; [`mod@file`] copies one regular file through
+//! the one per-file pipeline ([`crate::pipeline`]) into the new file of
+//! [`new_file`];
 //! [`links`] makes hard links, symbolic links and FIFOs; [`memo`] is what
 //! is remembered per device pair; [`meta`] what is kept of an entry.
 
@@ -49,9 +51,11 @@ use crate::tree::{
 
 mod dirs;
 mod file;
+mod finish;
 mod links;
 mod memo;
 mod meta;
+mod new_file;
 
 use dirs::{DirFds, DirNode};
 use links::{Claim, LinkState};

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, FileType, Mode};
 use rustix::io::Errno;
 
-use super::file;
 use super::meta::Meta;
+use super::new_file;
 use super::{DirFds, DirNode, Done, Engine, lock};
 use crate::error::{Error, Operation, Result};
 use crate::options::Overwrite;
@@ -91,7 +91,7 @@ impl Engine<'_> {
             Err(Errno::EXIST) if self.copy.overwrite == Overwrite::Replace => {
                 let tmp = Self::temp_name(name);
                 make(fds.dst.as_fd(), &tmp).map_err(|e| (Operation::CreateTemporary, e.into()))?;
-                let placed = file::rename(fds.dst.as_fd(), &tmp, name, self.copy.overwrite);
+                let placed = new_file::rename(fds.dst.as_fd(), &tmp, name, self.copy.overwrite);
                 if !matches!(placed, Ok(true)) {
                     let _ = rustix::fs::unlinkat(&fds.dst, &tmp, AtFlags::empty());
                 }

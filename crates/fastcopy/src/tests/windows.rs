@@ -2,16 +2,22 @@
 //! CI): copy, replace, no-clobber, times, same-file, progress, and the
 //! block-clone path declining cleanly where the volume cannot clone.
 
+use std::cell::{Cell, RefCell};
 use std::fs::{self, File, FileTimes};
 use std::io;
+use std::os::windows::fs::MetadataExt;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use windows_sys::Win32::Foundation as win;
 use windows_sys::Win32::Storage::FileSystem as wfs;
+use windows_sys::Win32::System::SystemServices::FILE_SUPPORTS_BLOCK_REFCOUNTING;
 
-use super::*;
-use crate::{CopyOptions, DirectIo, Method, Operation, Overwrite, Reflink, TEMP_MARKER};
+use crate::ladder::Step;
+use crate::sys::windows::*;
+use crate::{CopyOptions, DirectIo, Method, Operation, Overwrite, Progress, Reflink, TEMP_MARKER};
 
 fn dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
@@ -21,14 +27,6 @@ fn dir() -> tempfile::TempDir {
 fn content(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
-fn leftovers(dir: &Path) -> Vec<String> {
-    fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(TEMP_MARKER))
         .collect()
 }
 
@@ -62,7 +60,7 @@ fn copies_with_copy_file_ex() {
         assert_eq!(report.method, Method::CopyFileEx);
         assert!(report.fallbacks.is_empty(), "{:?}", report.fallbacks);
     }
-    assert!(leftovers(d.path()).is_empty());
+    testfs::assert_none_containing(d.path(), TEMP_MARKER);
 }
 
 #[test]
@@ -83,7 +81,7 @@ fn replaces_an_existing_destination() {
     fs::write(&dst, b"old contents that are longer").unwrap();
     crate::copy(&src, &dst).unwrap();
     assert_eq!(fs::read(&dst).unwrap(), b"new contents");
-    assert!(leftovers(d.path()).is_empty());
+    testfs::assert_none_containing(d.path(), TEMP_MARKER);
 }
 
 #[test]
@@ -97,7 +95,7 @@ fn no_clobber_keeps_the_destination() {
     assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
     assert_eq!(err.operation(), Operation::DestinationExists);
     assert_eq!(fs::read(&dst).unwrap(), b"precious");
-    assert!(leftovers(d.path()).is_empty());
+    testfs::assert_none_containing(d.path(), TEMP_MARKER);
 }
 
 #[test]
@@ -196,7 +194,7 @@ fn refuses_the_same_path() {
     let err = crate::copy(&src, &src).unwrap_err();
     assert_eq!(err.operation(), Operation::SameFile);
     assert_eq!(fs::read(&src).unwrap(), b"keep me");
-    assert!(leftovers(d.path()).is_empty());
+    testfs::assert_none_containing(d.path(), TEMP_MARKER);
 }
 
 #[test]
@@ -466,7 +464,7 @@ fn a_cancelled_copy_leaves_the_destination_as_it_was() {
         let seen = *stop.seen.lock().unwrap();
         assert!(seen < len as u64, "{after} {only:?}: stopped at {seen}");
         assert_eq!(fs::read(&dst).unwrap(), b"old");
-        assert!(leftovers(d.path()).is_empty(), "{:?}", leftovers(d.path()));
+        testfs::assert_none_containing(d.path(), TEMP_MARKER);
     }
 }
 
@@ -487,7 +485,7 @@ fn a_panicking_progress_callback_unwinds_through_copy_file_ex() {
     let caught = std::panic::catch_unwind(AssertUnwindSafe(|| crate::copy_with(&src, &dst, &opts)));
     assert!(caught.is_err());
     assert!(!dst.exists());
-    assert!(leftovers(d.path()).is_empty());
+    testfs::assert_none_containing(d.path(), TEMP_MARKER);
 }
 
 #[test]
@@ -643,7 +641,7 @@ fn reflink_always_fails_cleanly_without_refs() {
     assert_eq!(err.operation(), Operation::Clone);
     assert_eq!(err.kind(), io::ErrorKind::Unsupported, "{err}");
     assert!(!dst.exists());
-    assert!(leftovers(d.path()).is_empty());
+    testfs::assert_none_containing(d.path(), TEMP_MARKER);
     // The source is untouched.
     assert_eq!(fs::read(&src).unwrap(), content(100_000, 5));
 }

@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use testfs::Fs;
+use testfs::{Fs, assert_content, assert_names};
 
 use crate::fault::{Effect, Fault, Point, calls, inject};
 use crate::{
@@ -64,41 +64,6 @@ fn source(dir: &Path, len: usize, seed: u64) -> (PathBuf, Vec<u8>) {
     let p = dir.join("src");
     fs::write(&p, &data).unwrap();
     (p, data)
-}
-
-#[track_caller]
-fn assert_content(path: &Path, want: &[u8]) {
-    let got = fs::read(path).unwrap();
-    assert!(
-        got == want,
-        "{}: {} bytes, want {} (first difference at {:?})",
-        path.display(),
-        got.len(),
-        want.len(),
-        got.iter().zip(want).position(|(a, b)| a != b)
-    );
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
-/// Asserts `dir` holds exactly `want`: in particular no temporary file.
-#[track_caller]
-fn assert_names(dir: &Path, want: &[&str]) {
-    let got = names(dir);
-    assert!(
-        !got.iter().any(|n| n.contains(TEMP_MARKER)),
-        "temporary file left: {got:?}"
-    );
-    let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
-    want.sort();
-    assert_eq!(got, want);
 }
 
 fn fallbacks(r: &CopyReport) -> Vec<(Method, Option<i32>)> {
@@ -817,7 +782,7 @@ fn splice_falls_back_only_when_unsupported() {
     assert!(r.fallbacks.is_empty(), "{:?}", r.fallbacks);
     assert_content(&dst, &data);
     assert_eq!(
-        testfs::extent_sharing(&dst).unwrap().shared,
+        crate::extent_sharing(&dst).unwrap().shared,
         0,
         "splice shared blocks"
     );
@@ -837,7 +802,7 @@ fn splice_falls_back_only_when_unsupported() {
             assert_eq!(err.raw_os_error(), Some(errno), "{point:?} {call}: {err}");
             assert_eq!(err.operation(), Operation::CopyData);
             assert!(!d.path().join("dst").exists());
-            assert_no_temp_in(d.path());
+            testfs::assert_none_containing(d.path(), TEMP_MARKER);
         }
     }
     // "Not supported" after data was written: read/write carries on.
@@ -848,7 +813,7 @@ fn splice_falls_back_only_when_unsupported() {
     assert_eq!(fallbacks(&r), [(Method::Splice, Some(EINVAL))]);
     assert!(r.fallbacks[0].offset > 0);
     assert_content(&dst, &data);
-    assert_no_temp_in(d.path());
+    testfs::assert_none_containing(d.path(), TEMP_MARKER);
     assert_content(&src, &data);
 }
 
@@ -862,13 +827,4 @@ fn small_files_do_not_splice() {
     let r = copy_with(&src, d.path().join("dst"), &never()).unwrap();
     assert_eq!(r.method, Method::ReadWrite);
     assert_content(&d.path().join("dst"), &data);
-}
-
-#[track_caller]
-fn assert_no_temp_in(dir: &Path) {
-    let left: Vec<_> = names(dir)
-        .into_iter()
-        .filter(|n| n.contains(crate::TEMP_MARKER))
-        .collect();
-    assert!(left.is_empty(), "temporary files left: {left:?}");
 }

@@ -1,6 +1,7 @@
-//! Directory trees where no backend of their own exists yet (macOS,
-//! Windows, others): one thread, std's walk, every regular file through the
-//! single-file copy (and so through the platform's ladder). A symlink found
+//! Directory trees where the platform has no parallel walk of its own
+//! (macOS, Windows, others; see `sys::PARALLEL_TREE`): one thread, std's
+//! walk, every regular file through the single-file copy (and so through
+//! the one per-file pipeline and the platform's ladder). A symlink found
 //! where an entry is to be written is removed first, never written through;
 //! unlike the Linux walk this looks by path, so it does not resist someone
 //! changing the destination during the copy.
@@ -14,51 +15,13 @@ use crate::copy::{TEMP_MARKER, copy_file};
 use crate::error::{Error, Operation, Result};
 use crate::options::Overwrite;
 use crate::report::Warning;
+use crate::sys;
 use crate::tree::{Target, TreeOptions, TreeReport, TreeWarning};
-
-/// Creates `path` as a directory only its owner can use (where modes exist).
-pub(crate) fn create_private_dir(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    return std::os::unix::fs::DirBuilderExt::mode(&mut fs::DirBuilder::new(), 0o700).create(path);
-    #[cfg(not(unix))]
-    fs::create_dir(path)
-}
 
 /// Recreates the symbolic link `from` at `to`.
 pub(crate) fn copy_symlink(from: &Path, to: &Path, _opts: &TreeOptions) -> Result<()> {
     let target = fs::read_link(from).map_err(|e| Error::new(Operation::Symlink, from, e))?;
-    make_symlink(&target, from, to).map_err(|e| Error::new(Operation::Symlink, to, e))
-}
-
-#[cfg(unix)]
-fn make_symlink(target: &Path, _from: &Path, to: &Path) -> io::Result<()> {
-    std::os::unix::fs::symlink(target, to)
-}
-
-#[cfg(windows)]
-fn make_symlink(target: &Path, from: &Path, to: &Path) -> io::Result<()> {
-    if fs::metadata(from).is_ok_and(|m| m.is_dir()) {
-        std::os::windows::fs::symlink_dir(target, to)
-    } else {
-        std::os::windows::fs::symlink_file(target, to)
-    }
-}
-
-#[cfg(not(any(unix, windows)))]
-fn make_symlink(_target: &Path, _from: &Path, _to: &Path) -> io::Result<()> {
-    Err(io::ErrorKind::Unsupported.into())
-}
-
-/// A file's identity for hard links: device and inode where std has them.
-#[cfg(unix)]
-fn identity(m: &fs::Metadata) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    (m.nlink() > 1).then(|| (m.dev(), m.ino()))
-}
-
-#[cfg(not(unix))]
-fn identity(_m: &fs::Metadata) -> Option<(u64, u64)> {
-    None
+    sys::make_symlink(&target, from, to).map_err(|e| Error::new(Operation::Symlink, to, e))
 }
 
 struct Walk<'a> {
@@ -70,7 +33,7 @@ struct Walk<'a> {
 }
 
 /// Copies the directory `from` into the directory `target.dir` (never a
-/// staging directory here: [`super::STAGES_NEW_TREES`] is false).
+/// staging directory here: [`sys::STAGES_NEW_TREES`] is false).
 pub(crate) fn copy_dir(
     from: &Path,
     target: &Target<'_>,
@@ -205,7 +168,7 @@ impl Walk<'_> {
         fs::hard_link(first, &tmp).map_err(|e| Error::new(Operation::HardLink, dst, e))?;
         let placed = match self.copy.overwrite {
             Overwrite::Replace | Overwrite::Older => fs::rename(&tmp, dst),
-            Overwrite::NoClobber | Overwrite::Skip => super::rename_noclobber(&tmp, dst),
+            Overwrite::NoClobber | Overwrite::Skip => sys::rename_noclobber(&tmp, dst),
         };
         placed.map_err(|e| {
             let _ = fs::remove_file(&tmp);
@@ -226,7 +189,7 @@ impl Walk<'_> {
         .map_err(|e| Error::new(Operation::StatSource, src, e))?;
         let ft = meta.file_type();
         if ft.is_dir() {
-            let created = match create_private_dir(dst) {
+            let created = match sys::create_private_dir(dst) {
                 Ok(()) => true,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if !fs::symlink_metadata(dst).is_ok_and(|m| m.is_dir()) {
@@ -257,7 +220,7 @@ impl Walk<'_> {
                     "cannot overwrite a directory with a file",
                 ));
             }
-            if let Some(id) = identity(&meta)
+            if let Some(id) = sys::file_identity(&meta)
                 && let Some(first) = self.links.get(&id)
             {
                 let first = first.clone();
@@ -272,7 +235,7 @@ impl Walk<'_> {
                 self.done();
                 return Ok(());
             }
-            if let Some(id) = identity(&meta) {
+            if let Some(id) = sys::file_identity(&meta) {
                 self.links.insert(id, dst.to_path_buf());
             }
             report.metrics.record(&r);
@@ -307,5 +270,78 @@ impl Walk<'_> {
             self.done();
         }
         Ok(())
+    }
+}
+
+/// The portable walk is compiled everywhere; here it runs on this machine
+/// too (on Linux trees normally take the parallel walk), with the same
+/// outcomes the tree tests ask of the platform walk.
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::{MetadataExt, symlink};
+
+    use super::*;
+    use crate::options::CopyOptions;
+
+    fn walk(from: &Path, to: &Path, opts: &TreeOptions) -> TreeReport {
+        let created = !to.exists();
+        if created {
+            sys::create_private_dir(to).unwrap();
+        }
+        let target = Target {
+            dir: to,
+            shown: to,
+            created,
+            staged: false,
+        };
+        let mut report = TreeReport::default();
+        copy_dir(from, &target, opts, &mut report).unwrap();
+        report
+    }
+
+    #[test]
+    fn copies_files_links_and_hard_links() {
+        let d = tempfile::tempdir().unwrap();
+        let (src, dst) = (d.path().join("src"), d.path().join("dst"));
+        fs::create_dir_all(src.join("sub")).unwrap();
+        fs::write(src.join("a"), b"file a").unwrap();
+        fs::write(src.join("sub/b"), b"file b").unwrap();
+        fs::hard_link(src.join("a"), src.join("sub/a-again")).unwrap();
+        symlink("a", src.join("link")).unwrap();
+        let r = walk(&src, &dst, &TreeOptions::new());
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(fs::read(dst.join("a")).unwrap(), b"file a");
+        assert_eq!(fs::read(dst.join("sub/b")).unwrap(), b"file b");
+        assert_eq!(fs::read_link(dst.join("link")).unwrap(), Path::new("a"));
+        let (x, y) = (
+            fs::metadata(dst.join("a")).unwrap(),
+            fs::metadata(dst.join("sub/a-again")).unwrap(),
+        );
+        assert_eq!(x.ino(), y.ino(), "the hard link is kept");
+        assert_eq!((r.metrics.files(), r.hard_links, r.symlinks), (2, 1, 1));
+    }
+
+    #[test]
+    fn older_keeps_a_newer_destination() {
+        let d = tempfile::tempdir().unwrap();
+        let (src, dst) = (d.path().join("src"), d.path().join("dst"));
+        fs::create_dir_all(&src).unwrap();
+        fs::create_dir_all(&dst).unwrap();
+        fs::write(src.join("f"), b"old source").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(600);
+        fs::File::options()
+            .write(true)
+            .open(src.join("f"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        fs::write(dst.join("f"), b"newer destination, longer").unwrap();
+        let opts = TreeOptions::new().copy_options(CopyOptions::new().overwrite(Overwrite::Older));
+        let r = walk(&src, &dst, &opts);
+        assert_eq!((r.up_to_date, r.metrics.files()), (1, 0), "{r:?}");
+        assert_eq!(
+            fs::read(dst.join("f")).unwrap(),
+            b"newer destination, longer"
+        );
     }
 }

@@ -118,14 +118,6 @@ fn make_source(path: &Path, size: u64, layout: &Option<Vec<(u64, u64)>>) {
     }
 }
 
-fn temporaries(dir: &Path) -> Vec<String> {
-    fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(TEMP_MARKER))
-        .collect()
-}
-
 /// One case: copy under the fault and check the outcome.
 fn check(
     fs_: Fs,
@@ -145,7 +137,11 @@ fn check(
     let fired = fault.is_some_and(|f| calls(f.point) >= f.call);
     drop(guard);
     let what = format!("{fs_} size {size} layout {layout:?} {opts:?} fault {fault:?}");
-    assert_eq!(temporaries(d.path()), Vec::<String>::new(), "{what}");
+    assert_eq!(
+        testfs::names_containing(d.path(), TEMP_MARKER),
+        Vec::<String>::new(),
+        "{what}"
+    );
     match result {
         Ok(r) => {
             let got = fs::read(&dst).unwrap();

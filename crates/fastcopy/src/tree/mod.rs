@@ -1,5 +1,6 @@
 //! Directory trees: options, report, and the portable checks around the
-//! platform's walk (`sys::copy_dir`).
+//! walk: the platform's own (`sys::copy_dir`, Linux) or the portable
+//! sequential one ([`sequential`]).
 
 use std::fmt;
 use std::fs;
@@ -14,6 +15,8 @@ use crate::metrics::Metrics;
 use crate::options::CopyOptions;
 use crate::report::Warning;
 use crate::sys;
+
+pub(crate) mod sequential;
 
 /// Receives progress while a tree is copied. Called from the worker
 /// threads, once per entry; keep it cheap (an atomic add).
@@ -161,7 +164,7 @@ impl TreeOptions {
 
     /// The number of workers to start: the one asked for, or the cores.
     // Only the parallel (Linux) walk asks.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    #[allow(dead_code)]
     pub(crate) fn workers(&self) -> usize {
         if self.jobs > 0 {
             self.jobs
@@ -257,7 +260,11 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, opts: &TreeOptions) -> Result<Tr
         ..TreeReport::default()
     };
     if meta.file_type().is_symlink() {
-        sys::copy_symlink(from, to, opts)?;
+        if sys::PARALLEL_TREE {
+            sys::copy_symlink(from, to, opts)?;
+        } else {
+            sequential::copy_symlink(from, to, opts)?;
+        }
         report.symlinks = 1;
     } else if !meta.is_dir() {
         let mut copy_opts = opts.copy.clone();
@@ -287,7 +294,7 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, opts: &TreeOptions) -> Result<Tr
                     created: matches!(root, Root::Created),
                     staged: false,
                 };
-                sys::copy_dir(from, &target, opts, &mut report)?;
+                walk(from, &target, opts, &mut report)?;
             }
             Root::Staged(staging) => {
                 // Removed if the walk fails or panics (a progress callback).
@@ -298,7 +305,7 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, opts: &TreeOptions) -> Result<Tr
                     created: true,
                     staged: true,
                 };
-                sys::copy_dir(from, &target, opts, &mut report)?;
+                walk(from, &target, opts, &mut report)?;
                 // From here on `publish` decides what becomes of it.
                 guard.0 = None;
                 publish(&staging, to)?;
@@ -322,6 +329,20 @@ fn into_result(to: &Path, report: TreeReport) -> Result<TreeReport> {
     );
     let kind = first.kind();
     Err(Error::other(Operation::Incomplete, to, kind, &message).with_tree_report(report))
+}
+
+/// The platform's own walk where it has one, else the sequential one.
+fn walk(
+    from: &Path,
+    target: &Target<'_>,
+    opts: &TreeOptions,
+    report: &mut TreeReport,
+) -> Result<()> {
+    if sys::PARALLEL_TREE {
+        sys::copy_dir(from, target, opts, report)
+    } else {
+        sequential::copy_dir(from, target, opts, report)
+    }
 }
 
 /// Refuses a destination inside the source (or the source itself): the copy
