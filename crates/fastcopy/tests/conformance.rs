@@ -78,6 +78,17 @@ cases!(
     reflink_never_shares_nothing,
     reflink_auto_clones_where_it_can,
     reflink_always,
+    older_replaces_older_target,
+    older_keeps_newer_larger_target,
+    older_keeps_newer_smaller_target,
+    older_keeps_target_of_same_mtime,
+    older_missing_target,
+    skip_existing_target,
+    skip_missing_target,
+    replace_hard_linked_target_warns,
+    in_place_keeps_hard_links_and_mode,
+    in_place_missing_target,
+    in_place_skip_keeps_target,
     source_grows_during_copy,
     source_grows_during_copy_keeps_old_target,
     source_shrinks_during_copy,
@@ -241,6 +252,12 @@ fn run(name: &str, fs: Fs) {
     } else {
         Overwrite::NoClobber
     });
+    if let Some(m) = cp.opt("overwrite_mode") {
+        opts = opts.overwrite(m.str().parse::<Overwrite>().unwrap());
+    }
+    if cp.opt("in_place").is_some_and(Json::bool) {
+        opts = opts.in_place(true);
+    }
     if cp.opt("accept_changing").is_some_and(Json::bool) {
         opts = opts.accept_changing_source(true);
     }
@@ -371,6 +388,28 @@ fn check(name: &str, fs: Fs, at: &dyn Fn(&str) -> PathBuf, ck: &Json, report: Op
     } else if let Some(v) = ck.opt("cloned") {
         let r = report.expect("a report");
         assert_eq!(r.method == Method::Reflink, v.bool(), "{what}: {r:?}");
+    } else if let Some(v) = ck.opt("skipped") {
+        let r = report.expect("a report");
+        let want = match v.str() {
+            "none" => None,
+            "exists" => Some(fastcopy::Skipped::Exists),
+            "not_older" => Some(fastcopy::Skipped::NotOlder),
+            other => panic!("unknown skipped value {other}"),
+        };
+        assert_eq!(r.skipped, want, "{what}: {r:?}");
+        if want.is_some() {
+            assert_eq!(r.bytes, 0, "{what}: {r:?}");
+        }
+    } else if let Some(w) = ck.opt("warned") {
+        let r = report.expect("a report");
+        let got = match w.str() {
+            "replaced_hard_links" => r
+                .warnings
+                .iter()
+                .any(|w| matches!(w, fastcopy::Warning::ReplacedHardLinks { .. })),
+            other => panic!("unknown warning {other}"),
+        };
+        assert_eq!(got, ck.get("value").bool(), "{what}: {r:?}");
     } else if let Some(p) = ck.opt("symlink") {
         let got = fs::read_link(at(p.str()));
         assert_eq!(
