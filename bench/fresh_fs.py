@@ -139,6 +139,9 @@ def main():
     ap.add_argument("--floor", action="store_true",
                     help="--reflink=never copies against writing the bytes from memory")
     ap.add_argument("--cold", action="store_true", help="source not in the page cache")
+    ap.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
+                    help="another fastcopy build timed beside the tools, default path and "
+                         "--reflink=never (A/B against main before a change)")
     ap.add_argument("fs", nargs="+", choices=sorted(MKFS))
     args = ap.parse_args()
     commands = (
@@ -147,6 +150,12 @@ def main():
         else FLOOR if args.floor
         else COMMANDS
     )
+    for spec in args.also:
+        label, path = spec.split("=", 1)
+        commands = commands + [
+            (label, lambda s, d, p=path: [p, s, d]),
+            (f"{label} --reflink=never", lambda s, d, p=path: [p, "--reflink=never", s, d]),
+        ]
     for tool in (FASTCOPY, STD_COPY, ONE_METHOD):
         if not os.path.exists(tool):
             sys.exit(f"missing {tool}: run `cargo build --release --workspace --bins --examples`")
