@@ -487,8 +487,27 @@ fn block_clone(
         return Err(empty_for_the_next_method(dst, e));
     }
 
+    duplicate_ranges(src, dst, &ranges, size, progress)?;
+    set_len(dst, size).map_err(Attempt::Failed)?;
+    if !src_sparse {
+        // Match the source; a file that stays sparse is harmless.
+        let _ = set_sparse(dst, false);
+    }
+    Ok(size)
+}
+
+/// `FSCTL_DUPLICATE_EXTENTS_TO_FILE` for each range, in order. A refusal of
+/// the first one leaves the destination empty for the next method; one
+/// after some ranges were shared fails the copy.
+fn duplicate_ranges(
+    src: &File,
+    dst: &File,
+    ranges: &[block_clone_plan::CloneRange],
+    size: u64,
+    progress: Option<&dyn Progress>,
+) -> Result<(), Attempt> {
     let mut cloned = 0u64;
-    for r in &ranges {
+    for r in ranges {
         let data = ioctl::DUPLICATE_EXTENTS_DATA {
             FileHandle: handle(src),
             SourceFileOffset: r.offset as i64,
@@ -507,12 +526,7 @@ fn block_clone(
             progress::check(Some(p)).map_err(Attempt::Failed)?;
         }
     }
-    set_len(dst, size).map_err(Attempt::Failed)?;
-    if !src_sparse {
-        // Match the source; a file that stays sparse is harmless.
-        let _ = set_sparse(dst, false);
-    }
-    Ok(size)
+    Ok(())
 }
 
 /// After block cloning failed with `e` before any range was cloned: the

@@ -211,54 +211,7 @@ impl Walk<'_> {
             report.symlinks += 1;
             self.done();
         } else if ft.is_file() {
-            self.clear_link(dst)?;
-            if fs::symlink_metadata(dst).is_ok_and(|m| m.is_dir()) {
-                return Err(Error::other(
-                    Operation::StatDestination,
-                    dst,
-                    io::ErrorKind::IsADirectory,
-                    "cannot overwrite a directory with a file",
-                ));
-            }
-            if let Some(id) = sys::file_identity(&meta)
-                && let Some(first) = self.links.get(&id)
-            {
-                let first = first.clone();
-                self.hard_link(&first, dst)?;
-                report.hard_links += 1;
-                self.done();
-                return Ok(());
-            }
-            let r = copy_file(src, dst, &self.copy)?;
-            if r.skipped.is_some() {
-                report.up_to_date += 1;
-                self.done();
-                return Ok(());
-            }
-            if let Some(id) = sys::file_identity(&meta) {
-                self.links.insert(id, dst.to_path_buf());
-            }
-            report.metrics.record(&r);
-            if let Some(p) = &self.opts.progress {
-                if p.wants_entries() {
-                    p.entry(&crate::tree::TreeEntry {
-                        source: src,
-                        destination: dst,
-                        kind: crate::tree::EntryKind::File,
-                        method: Some(r.method),
-                        bytes: r.bytes,
-                        fallbacks: &r.fallbacks,
-                        skipped: None,
-                    });
-                }
-                p.file_copied(r.bytes);
-            }
-            report
-                .warnings
-                .extend(r.warnings.into_iter().map(|warning| TreeWarning {
-                    path: src.to_path_buf(),
-                    warning,
-                }));
+            self.file(src, dst, &meta, report)?;
         } else {
             report.skipped += 1;
             report.warnings.push(TreeWarning {
@@ -269,6 +222,66 @@ impl Walk<'_> {
             });
             self.done();
         }
+        Ok(())
+    }
+
+    /// A regular file: a hard link to a copy made earlier in this walk, or
+    /// a copy through the single-file copy (and its overwrite mode).
+    fn file(
+        &mut self,
+        src: &Path,
+        dst: &Path,
+        meta: &fs::Metadata,
+        report: &mut TreeReport,
+    ) -> Result<()> {
+        self.clear_link(dst)?;
+        if fs::symlink_metadata(dst).is_ok_and(|m| m.is_dir()) {
+            return Err(Error::other(
+                Operation::StatDestination,
+                dst,
+                io::ErrorKind::IsADirectory,
+                "cannot overwrite a directory with a file",
+            ));
+        }
+        if let Some(id) = sys::file_identity(meta)
+            && let Some(first) = self.links.get(&id)
+        {
+            let first = first.clone();
+            self.hard_link(&first, dst)?;
+            report.hard_links += 1;
+            self.done();
+            return Ok(());
+        }
+        let r = copy_file(src, dst, &self.copy)?;
+        if r.skipped.is_some() {
+            report.up_to_date += 1;
+            self.done();
+            return Ok(());
+        }
+        if let Some(id) = sys::file_identity(meta) {
+            self.links.insert(id, dst.to_path_buf());
+        }
+        report.metrics.record(&r);
+        if let Some(p) = &self.opts.progress {
+            if p.wants_entries() {
+                p.entry(&crate::tree::TreeEntry {
+                    source: src,
+                    destination: dst,
+                    kind: crate::tree::EntryKind::File,
+                    method: Some(r.method),
+                    bytes: r.bytes,
+                    fallbacks: &r.fallbacks,
+                    skipped: None,
+                });
+            }
+            p.file_copied(r.bytes);
+        }
+        report
+            .warnings
+            .extend(r.warnings.into_iter().map(|warning| TreeWarning {
+                path: src.to_path_buf(),
+                warning,
+            }));
         Ok(())
     }
 }

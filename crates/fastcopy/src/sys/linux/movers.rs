@@ -206,74 +206,30 @@ impl Copy<'_> {
                 read,
                 write,
                 capacity,
-            } => {
-                let len = want.min(*capacity as u64) as usize;
-                let n = match hit(Point::Read)? {
-                    Some(n) => n,
-                    None => retry(|| {
-                        rustix::pipe::splice(self.src, None, &*write, None, len, SpliceFlags::MOVE)
-                    })?,
-                };
-                if n == 0 {
-                    return self.after_zero("splice", want);
-                }
-                // Drain the pipe completely before the next read: data left
-                // in it would be lost on an error, and must not be.
-                let mut left = n;
-                while left > 0 {
-                    let m = match hit(Point::Write)? {
-                        Some(m) => m,
-                        None => retry(|| {
-                            rustix::pipe::splice(
-                                &*read,
-                                None,
-                                self.dst,
-                                None,
-                                left,
-                                SpliceFlags::MOVE,
-                            )
-                        })?,
-                    };
-                    if m == 0 {
-                        return Err(io::ErrorKind::WriteZero.into());
-                    }
-                    left -= m;
-                    self.written += m as u64;
-                }
-                Ok(n as u64)
-            }
+            } => match splice_once(
+                self.src,
+                self.dst,
+                read,
+                write,
+                *capacity,
+                want,
+                &mut self.written,
+            )? {
+                0 => self.after_zero("splice", want),
+                n => Ok(n),
+            },
             Mover::Direct {
                 buf,
                 src_direct,
                 dst_direct,
-            } => {
-                let off = buf.as_ptr().align_offset(DIRECT_ALIGN as usize);
-                let buf = &mut buf[off..off + DIRECT_BUFFER];
-                // Direct reads need an aligned offset and length; reading a
-                // whole block past the segment's end is harmless (we write
-                // only what was asked), past end of file it comes back short.
-                let src_pos = rustix::fs::seek(self.src, SeekFrom::Current(0))?;
-                if *src_direct && src_pos % DIRECT_ALIGN != 0 {
-                    set_direct(self.src, false)?;
-                    *src_direct = false;
-                }
-                let len = want
-                    .min(DIRECT_BUFFER as u64)
-                    .next_multiple_of(DIRECT_ALIGN) as usize;
-                let mut n = read(self.src, &mut buf[..len])?;
-                if n as u64 > want {
-                    n = want as usize;
-                    rustix::fs::seek(self.src, SeekFrom::Start(src_pos + want))?;
-                }
-                // The unaligned tail (or any unaligned write) goes through
-                // the page cache; from then on the destination stays there.
-                if *dst_direct && n % DIRECT_ALIGN as usize != 0 {
-                    set_direct(self.dst, false)?;
-                    *dst_direct = false;
-                }
-                write_all(self.dst, &buf[..n], &mut self.written)?;
-                Ok(n as u64)
-            }
+            } => direct_once(
+                self.src,
+                self.dst,
+                buf,
+                (src_direct, dst_direct),
+                want,
+                &mut self.written,
+            ),
         }
     }
 }
@@ -285,4 +241,77 @@ pub(super) fn at_end_of_file(src: &File) -> io::Result<bool> {
     let pos = rustix::fs::seek(src, SeekFrom::Current(0))?;
     let mut byte = [0u8; 1];
     Ok(retry(|| rustix::io::pread(src, &mut byte, pos))? == 0)
+}
+
+/// One pipe load: up to `want` bytes (at most the pipe's `capacity`) from
+/// `src` into the pipe, then all of them out into `dst`, counted in
+/// `written`. 0 at the end of the source (or from a refusal: the caller
+/// judges). The pipe is drained completely before the next read: data left
+/// in it would be lost on an error, and must not be.
+#[allow(clippy::too_many_arguments)]
+fn splice_once(
+    src: &File,
+    dst: &File,
+    read: &OwnedFd,
+    write: &OwnedFd,
+    capacity: usize,
+    want: u64,
+    written: &mut u64,
+) -> io::Result<u64> {
+    let len = want.min(capacity as u64) as usize;
+    let n = match hit(Point::Read)? {
+        Some(n) => n,
+        None => retry(|| rustix::pipe::splice(src, None, write, None, len, SpliceFlags::MOVE))?,
+    };
+    let mut left = n;
+    while left > 0 {
+        let m = match hit(Point::Write)? {
+            Some(m) => m,
+            None => retry(|| rustix::pipe::splice(read, None, dst, None, left, SpliceFlags::MOVE))?,
+        };
+        if m == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        left -= m;
+        *written += m as u64;
+    }
+    Ok(n as u64)
+}
+
+/// One `O_DIRECT` transfer of up to `want` bytes through the aligned
+/// buffer. Direct reads need an aligned offset and length; reading a whole
+/// block past the segment's end is harmless (only what was asked is
+/// written), past end of file it comes back short. An unaligned source
+/// offset, or the unaligned tail, switches that side to the page cache for
+/// good (`direct`: whether source and destination are still direct).
+fn direct_once(
+    src: &File,
+    dst: &File,
+    buf: &mut [u8],
+    direct: (&mut bool, &mut bool),
+    want: u64,
+    written: &mut u64,
+) -> io::Result<u64> {
+    let (src_direct, dst_direct) = direct;
+    let off = buf.as_ptr().align_offset(DIRECT_ALIGN as usize);
+    let buf = &mut buf[off..off + DIRECT_BUFFER];
+    let src_pos = rustix::fs::seek(src, SeekFrom::Current(0))?;
+    if *src_direct && src_pos % DIRECT_ALIGN != 0 {
+        set_direct(src, false)?;
+        *src_direct = false;
+    }
+    let len = want
+        .min(DIRECT_BUFFER as u64)
+        .next_multiple_of(DIRECT_ALIGN) as usize;
+    let mut n = read(src, &mut buf[..len])?;
+    if n as u64 > want {
+        n = want as usize;
+        rustix::fs::seek(src, SeekFrom::Start(src_pos + want))?;
+    }
+    if *dst_direct && n % DIRECT_ALIGN as usize != 0 {
+        set_direct(dst, false)?;
+        *dst_direct = false;
+    }
+    write_all(dst, &buf[..n], written)?;
+    Ok(n as u64)
 }

@@ -111,60 +111,19 @@ pub(crate) fn copy_dir(
     opts: &TreeOptions,
     report: &mut TreeReport,
 ) -> Result<()> {
-    let (to, created) = (target.shown, target.created);
+    let to = target.shown;
     let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let src_root = rustix::fs::open(from, dir_flags, Mode::empty())
         .map_err(|e| Error::new(Operation::ReadDirectory, from, e.into()))?;
     let dst_root = rustix::fs::open(target.dir, dir_flags, Mode::empty())
         .map_err(|e| Error::new(Operation::CreateDirectory, to, e.into()))?;
-
-    let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
-        .current
-        .unwrap_or(u64::MAX);
-    let cap = (nofile.saturating_sub(FDS_RESERVED) / FDS_PER_WORKER).max(1);
-    let workers = opts
-        .workers()
-        .min(usize::try_from(cap).unwrap_or(usize::MAX));
+    let workers = workers(opts);
     report.jobs = workers;
-
-    let mut copy = opts.copy.clone();
-    // Inside a file, the tree's cancellation is polled through the
-    // per-file progress (after every chunk of a large file).
-    copy.progress = opts
-        .progress
-        .clone()
-        .map(|p| Arc::new(Cancel(p)) as Arc<dyn Progress>);
-    let euid = rustix::process::geteuid();
-    let engine = Engine {
-        opts,
-        copy,
-        src_root,
-        dst_root,
-        src_path: from.to_path_buf(),
-        dst_path: to.to_path_buf(),
-        staged: target.staged,
-        umask: super::super::unix::umask(),
-        root: euid.is_root(),
-        euid: euid.as_raw(),
-        egid: rustix::process::getegid().as_raw(),
-        refused: RwLock::new(HashSet::new()),
-        clone_verified: RwLock::new(HashSet::new()),
-        fs_kinds: RwLock::new(HashMap::new()),
-        links: Mutex::new(HashMap::new()),
-        links_cv: Condvar::new(),
-        queue: Mutex::new(Queue::default()),
-        queue_cv: Condvar::new(),
-        stop: AtomicBool::new(false),
-        openat2: AtomicBool::new(true),
-        // Without CAP_DAC_READ_SEARCH an anonymous file is named through
-        // /proc; without /proc either, files are created under their names.
-        tmpfile: AtomicBool::new(true),
-        cancelled: AtomicBool::new(false),
-    };
+    let engine = Engine::new(from, target, opts, src_root, dst_root);
     let root = Arc::new(DirNode {
         parent: None,
         rel: PathBuf::new(),
-        created,
+        created: target.created,
         pending: AtomicUsize::new(1),
         meta: OnceLock::new(),
     });
@@ -188,6 +147,63 @@ pub(crate) fn copy_dir(
         ));
     }
     Ok(())
+}
+
+/// The workers to start: the ones asked for, fewer when the open-files
+/// limit cannot give each its descriptors.
+fn workers(opts: &TreeOptions) -> usize {
+    let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    let cap = (nofile.saturating_sub(FDS_RESERVED) / FDS_PER_WORKER).max(1);
+    opts.workers()
+        .min(usize::try_from(cap).unwrap_or(usize::MAX))
+}
+
+impl<'a> Engine<'a> {
+    fn new(
+        from: &Path,
+        target: &Target<'_>,
+        opts: &'a TreeOptions,
+        src_root: OwnedFd,
+        dst_root: OwnedFd,
+    ) -> Engine<'a> {
+        let mut copy = opts.copy.clone();
+        // Inside a file, the tree's cancellation is polled through the
+        // per-file progress (after every chunk of a large file).
+        copy.progress = opts
+            .progress
+            .clone()
+            .map(|p| Arc::new(Cancel(p)) as Arc<dyn Progress>);
+        let euid = rustix::process::geteuid();
+        Engine {
+            opts,
+            copy,
+            src_root,
+            dst_root,
+            src_path: from.to_path_buf(),
+            dst_path: target.shown.to_path_buf(),
+            staged: target.staged,
+            umask: super::super::unix::umask(),
+            root: euid.is_root(),
+            euid: euid.as_raw(),
+            egid: rustix::process::getegid().as_raw(),
+            refused: RwLock::new(HashSet::new()),
+            clone_verified: RwLock::new(HashSet::new()),
+            fs_kinds: RwLock::new(HashMap::new()),
+            links: Mutex::new(HashMap::new()),
+            links_cv: Condvar::new(),
+            queue: Mutex::new(Queue::default()),
+            queue_cv: Condvar::new(),
+            stop: AtomicBool::new(false),
+            openat2: AtomicBool::new(true),
+            // Without CAP_DAC_READ_SEARCH an anonymous file is named
+            // through /proc; without /proc either, files are created under
+            // their names.
+            tmpfile: AtomicBool::new(true),
+            cancelled: AtomicBool::new(false),
+        }
+    }
 }
 
 /// The tree's cancellation, as the per-file progress of its files.
