@@ -10,14 +10,11 @@ use std::time::Instant;
 
 use crate::error::{Error, Operation, Result};
 use crate::options::{CopyOptions, Overwrite};
+pub use crate::per_file::TEMP_MARKER;
 use crate::pipeline::{self, Copied, Defaults, NewFile, Plain, StepError};
 use crate::policy::{self, Existing};
 use crate::report::{CopyReport, Method, Skipped, Warning};
 use crate::sys;
-
-/// The portable part of a temporary file's name: `.NAME.fastcopy-tmp-UNIQUE`.
-/// Leftovers of a killed copy can be found by this marker.
-pub const TEMP_MARKER: &str = ".fastcopy-tmp-";
 
 pub(crate) fn copy_file(from: &Path, to: &Path, opts: &CopyOptions) -> Result<CopyReport> {
     let start = Instant::now();

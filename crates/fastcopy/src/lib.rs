@@ -87,6 +87,7 @@ mod fault;
 mod ladder;
 mod metrics;
 mod options;
+mod per_file;
 mod pipeline;
 mod policy;
 pub mod probe;

@@ -15,49 +15,13 @@ use std::io;
 use crate::error::Operation;
 use crate::ladder::{self, Step};
 use crate::options::{CopyOptions, Overwrite, Reflink};
+pub(crate) use crate::per_file::{
+    Copied, Defaults, Existing, Mover, NewFile, PerFile, StepError, names_source,
+};
 use crate::policy;
 use crate::progress;
-use crate::report::{Fallback, Method, Warning};
+use crate::report::{Method, Warning};
 use crate::sys;
-
-/// An error of one step, without a path: the caller names the file.
-pub(crate) type StepError = (Operation, io::Error);
-
-/// Where the data of one copy goes until it is complete. Dropping one that
-/// was not persisted removes whatever name it created.
-pub(crate) trait NewFile {
-    /// The open file the data is written into.
-    fn file(&self) -> &File;
-    /// Whether this is a new file, which gets the source's owner and
-    /// permissions, or an existing destination written in place, which
-    /// keeps its own.
-    fn is_new(&self) -> bool {
-        true
-    }
-    /// Puts the complete file in place as `overwrite` says. `Ok(false)`:
-    /// [`Overwrite::Skip`] found a destination that appeared meanwhile and
-    /// kept it.
-    fn persist(&mut self, overwrite: Overwrite) -> Result<bool, StepError>;
-}
-
-/// How one file's data is moved: the platform's plan and methods, with
-/// whatever is remembered between files.
-pub(crate) trait Mover {
-    /// The methods to try for this file, in order.
-    fn plan(&self, opts: &CopyOptions, src: &Metadata, dst: &File) -> Vec<Method>;
-    /// Runs one method from offset `at`.
-    #[allow(clippy::too_many_arguments)]
-    fn step(
-        &self,
-        method: Method,
-        at: u64,
-        src: &File,
-        src_meta: &Metadata,
-        dst: &File,
-        opts: &CopyOptions,
-        warnings: &mut Vec<Warning>,
-    ) -> Step;
-}
 
 /// The platform's ladder, nothing remembered between files (single copies).
 pub(crate) struct Plain;
@@ -79,37 +43,6 @@ impl Mover for Plain {
     ) -> Step {
         sys::run_method(method, at, src, src_meta, dst, opts, warnings)
     }
-}
-
-/// What the caller knows of the new file before it is written, so that
-/// owner and permissions are set only where they differ: the umask it was
-/// created under, the group it got from its directory, and whether the
-/// process runs as root (asked once per tree, not once per file). `None`:
-/// not known, so find out or set them.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Defaults {
-    pub(crate) umask: Option<u32>,
-    pub(crate) gid: Option<u32>,
-    pub(crate) root: Option<bool>,
-}
-
-/// Whether an error of `op` concerns the source (its path names it) rather
-/// than the destination.
-pub(crate) fn names_source(op: Operation) -> bool {
-    matches!(
-        op,
-        Operation::OpenSource | Operation::StatSource | Operation::Clone | Operation::SourceChanged
-    )
-}
-
-/// The outcome of [`copy_open`].
-#[derive(Debug)]
-pub(crate) struct Copied {
-    pub(crate) method: Method,
-    pub(crate) bytes: u64,
-    pub(crate) fallbacks: Vec<Fallback>,
-    /// Whether the file was put in place (see [`NewFile::persist`]).
-    pub(crate) placed: bool,
 }
 
 /// Copies the open regular file `src` (with the metadata it had when
@@ -215,4 +148,32 @@ fn apply_metadata(
         dst.sync_all().map_err(|e| (Operation::Sync, e))?;
     }
     Ok(())
+}
+
+/// The pipeline and the overwrite policy, as handed to a platform's tree
+/// walker.
+pub(crate) struct Pipeline;
+
+impl PerFile for Pipeline {
+    fn copy_open(
+        &self,
+        src: &File,
+        src_meta: &Metadata,
+        new: &mut dyn NewFile,
+        mover: &dyn Mover,
+        opts: &CopyOptions,
+        defaults: Defaults,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Copied, StepError> {
+        copy_open(src, src_meta, new, mover, opts, defaults, warnings)
+    }
+
+    fn on_existing(
+        &self,
+        mode: Overwrite,
+        src_mtime: Option<std::time::SystemTime>,
+        dst_mtime: Option<std::time::SystemTime>,
+    ) -> Existing {
+        policy::decide(mode, src_mtime, dst_mtime)
+    }
 }

@@ -11,17 +11,6 @@ use crate::options::{CopyOptions, Overwrite};
 use crate::report::{Skipped, Warning};
 use crate::sys;
 
-/// What to do with an existing regular file at the destination.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Existing {
-    /// Copy and replace it.
-    Replace,
-    /// Leave it alone; the copy succeeds without copying.
-    Keep(Skipped),
-    /// Fail with [`exists`].
-    Refuse,
-}
-
 /// The decision of `mode` for a destination with metadata `dst`, the
 /// source having `src`. [`Overwrite::Older`] compares modification times
 /// only, never sizes: a destination edited after the source was written is
@@ -44,18 +33,12 @@ pub(crate) fn decide<T: PartialOrd>(mode: Overwrite, src: Option<T>, dst: Option
     }
 }
 
+pub(crate) use crate::per_file::{Existing, exists_error};
+
 /// The error for an existing destination that must not be replaced.
 pub(crate) fn exists(dest: &Path) -> Error {
     let (op, e) = exists_error();
     Error::new(op, dest, e)
-}
-
-/// [`exists`] without the path.
-pub(crate) fn exists_error() -> (Operation, io::Error) {
-    (
-        Operation::DestinationExists,
-        io::Error::new(io::ErrorKind::AlreadyExists, "File exists"),
-    )
 }
 
 /// The error for an existing destination the caller may not write (see

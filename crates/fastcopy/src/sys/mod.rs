@@ -219,6 +219,7 @@ pub(crate) fn copy_dir(
     _from: &std::path::Path,
     _target: &crate::tree::Target<'_>,
     _opts: &crate::tree::TreeOptions,
+    _per_file: &dyn crate::per_file::PerFile,
     _report: &mut crate::tree::TreeReport,
 ) -> crate::Result<()> {
     unreachable!("no parallel tree walk on this platform")

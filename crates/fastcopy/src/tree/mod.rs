@@ -339,7 +339,7 @@ fn walk(
     report: &mut TreeReport,
 ) -> Result<()> {
     if sys::PARALLEL_TREE {
-        sys::copy_dir(from, target, opts, report)
+        sys::copy_dir(from, target, opts, &crate::pipeline::Pipeline, report)
     } else {
         sequential::copy_dir(from, target, opts, report)
     }

@@ -25,7 +25,7 @@
 //! This module schedules: the queue, the workers, counting and reporting.
 //! [`dirs`] opens and lists directories, [`finish`] applies their metadata
 //! when their work is done; [`mod@file`] copies one regular file through
-//! the one per-file pipeline ([`crate::pipeline`]) into the new file of
+//! the one per-file pipeline (the core's `pipeline`, handed in as a `PerFile`) into the new file of
 //! [`new_file`];
 //! [`links`] makes hard links, symbolic links and FIFOs; [`memo`] is what
 //! is remembered per device pair; [`meta`] what is kept of an entry.
@@ -43,6 +43,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use super::FsKind;
 use crate::error::{Error, Operation, Result};
+use crate::per_file::PerFile;
 use crate::progress::Progress;
 use crate::report::{CopyReport, Method, Skipped, Warning};
 use crate::tree::{
@@ -109,6 +110,7 @@ pub(crate) fn copy_dir(
     from: &Path,
     target: &Target<'_>,
     opts: &TreeOptions,
+    per_file: &dyn PerFile,
     report: &mut TreeReport,
 ) -> Result<()> {
     let to = target.shown;
@@ -119,7 +121,7 @@ pub(crate) fn copy_dir(
         .map_err(|e| Error::new(Operation::CreateDirectory, to, e.into()))?;
     let workers = workers(opts);
     report.jobs = workers;
-    let engine = Engine::new(from, target, opts, src_root, dst_root);
+    let engine = Engine::new(from, target, opts, per_file, src_root, dst_root);
     let root = Arc::new(DirNode {
         parent: None,
         rel: PathBuf::new(),
@@ -165,6 +167,7 @@ impl<'a> Engine<'a> {
         from: &Path,
         target: &Target<'_>,
         opts: &'a TreeOptions,
+        per_file: &'a dyn PerFile,
         src_root: OwnedFd,
         dst_root: OwnedFd,
     ) -> Engine<'a> {
@@ -178,6 +181,7 @@ impl<'a> Engine<'a> {
         let euid = rustix::process::geteuid();
         Engine {
             opts,
+            per_file,
             copy,
             src_root,
             dst_root,
@@ -240,6 +244,8 @@ enum Job {
 }
 
 struct Engine<'a> {
+    /// The core's per-file work: the pipeline and the overwrite policy.
+    per_file: &'a dyn PerFile,
     opts: &'a TreeOptions,
     copy: crate::options::CopyOptions,
     src_root: OwnedFd,

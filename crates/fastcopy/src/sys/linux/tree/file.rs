@@ -1,5 +1,5 @@
 //! One regular file of a tree: what is in the way of it, and its copy
-//! through the one per-file pipeline ([`crate::pipeline`]) into a
+//! through the one per-file pipeline (the core's `pipeline`) into a
 //! [`DirTarget`](super::new_file::DirTarget), with the tree's memory of
 //! refusals ([`TreeMover`]).
 
@@ -19,8 +19,7 @@ use super::{Claim, DirFds, DirNode, Done, Engine, os};
 use crate::error::{Error, Operation, Result};
 use crate::ladder::Step;
 use crate::options::{CopyOptions, Overwrite};
-use crate::pipeline::{self, Defaults, Mover};
-use crate::policy::{self, Existing};
+use crate::per_file::{self, Defaults, Existing, Mover};
 use crate::report::{CopyReport, Method, Skipped, Warning};
 
 /// What is known of a file's destination before it is copied: the
@@ -150,7 +149,7 @@ impl Engine<'_> {
                 Ok(Done::File(r))
             }
             Err((op, e)) => {
-                let path = if pipeline::names_source(op) {
+                let path = if per_file::names_source(op) {
                     src_path()
                 } else {
                     dst_path()
@@ -189,17 +188,20 @@ impl Engine<'_> {
                 };
                 let src = rustix::fs::statat(src_dir, name, flags)
                     .map_err(|e| Error::new(Operation::StatSource, src_path(), e.into()))?;
-                policy::decide(
+                self.per_file.on_existing(
                     Overwrite::Older,
-                    Some(Meta::of(&src).mtime),
-                    Some(Meta::of(&dst).mtime),
+                    Meta::of(&src).modified(),
+                    Meta::of(&dst).modified(),
                 )
             } else {
-                policy::decide::<(i64, i64)>(self.copy.overwrite, None, None)
+                self.per_file.on_existing(self.copy.overwrite, None, None)
             };
             match decision {
                 Existing::Keep(why) => return Ok(Err(Done::UpToDate(why))),
-                Existing::Refuse => return Err(policy::exists(&dst_path())),
+                Existing::Refuse => {
+                    let (op, e) = per_file::exists_error();
+                    return Err(Error::new(op, dst_path(), e));
+                }
                 Existing::Replace => {}
             }
             // A link or FIFO is replaced by the rename, never written to.
@@ -208,7 +210,7 @@ impl Engine<'_> {
                 .flatten();
             let writable = refusal.is_none();
             if let Some(e) = refusal.filter(|_| !self.copy.force) {
-                return Err(policy::not_writable(&dst_path(), e));
+                return Err(Error::new(Operation::DestinationNotWritable, dst_path(), e));
             }
             if self.copy.in_place && writable && regular {
                 let flags = OFlags::RDWR | OFlags::TRUNC | OFlags::CLOEXEC | OFlags::NOFOLLOW;
@@ -227,7 +229,7 @@ impl Engine<'_> {
     }
 
     /// Copies an open regular file into the destination directory through
-    /// the one per-file pipeline ([`crate::pipeline`]), with a
+    /// the one per-file pipeline (the core's `pipeline`), with a
     /// [`DirTarget`](super::new_file::DirTarget) for the new file and the tree's memory of refusals.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn copy_regular(
@@ -251,7 +253,7 @@ impl Engine<'_> {
             gid: Some(fds.dst_gid),
             root: Some(self.root),
         };
-        let copied = pipeline::copy_open(
+        let copied = self.per_file.copy_open(
             src,
             src_meta,
             &mut target,

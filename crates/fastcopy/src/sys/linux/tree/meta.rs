@@ -43,6 +43,17 @@ impl Meta {
         }
     }
 
+    /// The modification time, where the system can hold it.
+    pub(super) fn modified(&self) -> Option<std::time::SystemTime> {
+        let (secs, nanos) = self.mtime;
+        let since = std::time::Duration::new(secs.unsigned_abs(), nanos as u32);
+        if secs >= 0 {
+            std::time::UNIX_EPOCH.checked_add(since)
+        } else {
+            std::time::UNIX_EPOCH.checked_sub(since)
+        }
+    }
+
     pub(super) fn times(&self) -> Timestamps {
         Timestamps {
             last_access: Timespec {

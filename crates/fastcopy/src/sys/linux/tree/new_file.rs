@@ -15,11 +15,10 @@ use rustix::io::Errno;
 
 use super::super::{create_anonymous, link_anonymous};
 use super::{DirFds, Engine};
-use crate::copy::TEMP_MARKER;
 use crate::error::Operation;
 use crate::options::Overwrite;
-use crate::pipeline::{NewFile, StepError};
-use crate::policy;
+use crate::per_file::TEMP_MARKER;
+use crate::per_file::{self, NewFile, StepError};
 
 /// How a tree's new file gets its final name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,7 +104,7 @@ pub(super) fn rename(
     match r {
         Ok(()) => Ok(true),
         Err(Errno::EXIST) if overwrite == Overwrite::Skip => Ok(false),
-        Err(Errno::EXIST) => Err(policy::exists_error()),
+        Err(Errno::EXIST) => Err(per_file::exists_error()),
         Err(e) => Err((Operation::Rename, e.into())),
     }
 }
@@ -170,7 +169,7 @@ impl Engine<'_> {
                 OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW;
             let fd = rustix::fs::openat(&fds.dst, name, flags, Mode::from_raw_mode(mode as _))
                 .map_err(|e| match e {
-                    Errno::EXIST => policy::exists_error(),
+                    Errno::EXIST => per_file::exists_error(),
                     e => (Operation::CreateFile, e.into()),
                 })?;
             return Ok(target(fd, Finish::Named, name.to_owned()));
