@@ -65,17 +65,31 @@
 //! # Guarantees
 //!
 //! - The destination path never holds a partial file: data goes into a
-//!   temporary file next to it (named `.NAME.fastcopy-tmp-…`, created with
-//!   permissions no wider than the source's), which is renamed into place
-//!   once complete, and removed on any error.
-//! - [`Overwrite::NoClobber`] is atomic (`renameat2(RENAME_NOREPLACE)`).
+//!   file without a name (`O_TMPFILE` on Linux; elsewhere, or where that is
+//!   refused, a temporary `.NAME.fastcopy-tmp-…` next to it), created with
+//!   permissions no wider than the source's, and named once complete. A
+//!   process killed while it writes leaves nothing on Linux.
+//! - An existing destination is replaced atomically (a new inode; other
+//!   hard links keep the old content, with a warning), or written in place
+//!   with [`CopyOptions::in_place`]. [`Overwrite::Older`] never replaces a
+//!   newer destination; [`Overwrite::NoClobber`] and [`Overwrite::Skip`]
+//!   are atomic (`renameat2(RENAME_NOREPLACE)`, or a link of the unnamed
+//!   file). A destination the caller may not write is refused unless
+//!   [`CopyOptions::force`].
+//! - A source that changed while it was copied is an error
+//!   ([`Operation::SourceChanged`]) unless
+//!   [`CopyOptions::accept_changing_source`]; the old destination stays.
+//! - A method that answers "not supported" hands over to the next, which
+//!   carries on from where the data ends; real errors end the copy.
 //! - Source and destination being the same file (any path, hard link or
 //!   symlink) is an error; the source is never written.
 //! - Directories, FIFOs, sockets and devices are refused as sources without
 //!   blocking; FIFOs and devices are never replaced as destinations.
 //! - Holes of sparse files stay holes on the methods that copy data.
 //! - Modification and access times are kept to the nanosecond, permissions
-//!   too (set-user-ID/set-group-ID only for root).
+//!   too (set-user-ID/set-group-ID only for root); as root, owner and group.
+//! - A tree copy in which any entry failed is an error
+//!   ([`Operation::Incomplete`]) carrying its report.
 //!
 //! How each is kept, and the test that proves it: `docs/design.md`.
 #![deny(missing_docs)]
