@@ -150,52 +150,37 @@ fn fatal(fs_: Fs, test: &str, fails: &[&str], flags: &[&str], op: &str, text: &s
     assert_only(d.path(), &["dst", "src"]);
 }
 
-#[test]
-fn clone_eio_is_fatal_on_btrfs() {
-    fatal(
-        Fs::Btrfs,
-        "cli_fault_clone_eio",
-        &["ioctl:FICLONE=EIO"],
-        &[],
-        "failed to clone 'dst' from 'src'",
-        "Input/output error",
-    );
+/// One test per row: the fault, the options, then the words the message
+/// must have; each is run by [`fatal`] on a new and an existing
+/// destination, with and without `--json`.
+macro_rules! fatal_cases {
+    ($($(#[doc = $doc:literal])* $name:ident: $fs:ident, $fails:expr, $flags:expr, $op:expr, $text:expr;)*) => {
+        $(
+            $(#[doc = $doc])*
+            #[test]
+            fn $name() {
+                fatal(Fs::$fs, stringify!($name), $fails, $flags, $op, $text);
+            }
+        )*
+    };
 }
 
-#[test]
-fn copy_file_range_eio_is_fatal() {
-    fatal(
-        Fs::Ext4,
-        "cli_fault_cfr_eio",
-        &["copy_file_range=EIO"],
-        &[],
-        "error copying 'src' to 'dst'",
-        "Input/output error",
-    );
-}
-
-#[test]
-fn copy_file_range_enospc_is_fatal() {
-    fatal(
-        Fs::Ext4,
-        "cli_fault_cfr_enospc",
-        &["copy_file_range=ENOSPC"],
-        &[],
-        "error copying 'src' to 'dst'",
-        "No space left on device",
-    );
-}
-
-#[test]
-fn copy_file_range_edquot_is_fatal() {
-    fatal(
-        Fs::Ext4,
-        "cli_fault_cfr_edquot",
-        &["copy_file_range=EDQUOT"],
-        &[],
-        "error copying 'src' to 'dst'",
-        "quota exceeded",
-    );
+fatal_cases! {
+    clone_eio_is_fatal_on_btrfs: Btrfs, &["ioctl:FICLONE=EIO"], &[], "failed to clone 'dst' from 'src'", "Input/output error";
+    copy_file_range_eio_is_fatal: Ext4, &["copy_file_range=EIO"], &[], "error copying 'src' to 'dst'", "Input/output error";
+    copy_file_range_enospc_is_fatal: Ext4, &["copy_file_range=ENOSPC"], &[], "error copying 'src' to 'dst'", "No space left on device";
+    copy_file_range_edquot_is_fatal: Ext4, &["copy_file_range=EDQUOT"], &[], "error copying 'src' to 'dst'", "quota exceeded";
+    /// `--fsync` is where write-back errors surface: one there ends the copy.
+    fsync_eio_is_fatal: Xfs, &["fsync=EIO", "fdatasync=EIO"], &["--fsync"], "cannot flush 'dst' to disk", "Input/output error";
+    /// The read/write loop (Btrfs with `--reflink=never`, `splice` refused)
+    /// reads 256 KiB at a time; only reads that large fail, so the program
+    /// itself still starts.
+    read_eio_is_fatal: Btrfs, &["splice=ENOSYS", "read:arg2>=65536=EIO"], &["--reflink=never"], "error copying 'src' to 'dst'", "Input/output error";
+    write_eio_is_fatal: Xfs, &["splice=ENOSYS", "write:arg2>=65536=EIO"], &["--reflink=never"], "error copying 'src' to 'dst'", "Input/output error";
+    /// `splice` (Btrfs with `--reflink=never`) failing for real ends the copy.
+    splice_eio_is_fatal: Btrfs, &["splice=EIO"], &["--reflink=never"], "error copying 'src' to 'dst'", "Input/output error";
+    /// A full disk while reserving space is not "unsupported": it ends the copy.
+    fallocate_enospc_is_fatal: Ext4, &["fallocate=ENOSPC"], &["--preallocate"], "error copying 'src' to 'dst'", "No space left on device";
 }
 
 /// Every other errno ends the copy too: only the listed "not supported
@@ -218,19 +203,6 @@ fn other_copy_file_range_errors_are_fatal() {
             text,
         );
     }
-}
-
-/// `--fsync` is where write-back errors surface: one there ends the copy.
-#[test]
-fn fsync_eio_is_fatal() {
-    fatal(
-        Fs::Xfs,
-        "cli_fault_fsync_eio",
-        &["fsync=EIO", "fdatasync=EIO"],
-        &["--fsync"],
-        "cannot flush 'dst' to disk",
-        "Input/output error",
-    );
 }
 
 /// The finished file cannot be moved into place: error, and the
@@ -312,46 +284,6 @@ fn direct_io_refused_falls_back() {
     assert_eq!(record(&out)["method"], "direct_io");
 }
 
-/// The read/write loop (Btrfs with `--reflink=never`, `splice` refused)
-/// reads 256 KiB at a time; only reads that large fail, so the program
-/// itself still starts.
-#[test]
-fn read_eio_is_fatal() {
-    fatal(
-        Fs::Btrfs,
-        "cli_fault_read_eio",
-        &["splice=ENOSYS", "read:arg2>=65536=EIO"],
-        &["--reflink=never"],
-        "error copying 'src' to 'dst'",
-        "Input/output error",
-    );
-}
-
-#[test]
-fn write_eio_is_fatal() {
-    fatal(
-        Fs::Xfs,
-        "cli_fault_write_eio",
-        &["splice=ENOSYS", "write:arg2>=65536=EIO"],
-        &["--reflink=never"],
-        "error copying 'src' to 'dst'",
-        "Input/output error",
-    );
-}
-
-/// `splice` (Btrfs with `--reflink=never`) failing for real ends the copy.
-#[test]
-fn splice_eio_is_fatal() {
-    fatal(
-        Fs::Btrfs,
-        "cli_fault_splice_eio",
-        &["splice=EIO"],
-        &["--reflink=never"],
-        "error copying 'src' to 'dst'",
-        "Input/output error",
-    );
-}
-
 /// `splice` answering 0 from a non-empty file (as `copy_file_range` does
 /// on some filesystems) must not pass an empty file off as the copy: the
 /// read/write loop copies. (Before this was caught, the copy was empty.)
@@ -406,19 +338,6 @@ fn fallocate_unsupported_still_copies_with_a_warning() {
     );
     assert_content(&d.path().join("dst"), &data);
     assert_only(d.path(), &["dst", "src"]);
-}
-
-/// A full disk while reserving space is not "unsupported": it ends the copy.
-#[test]
-fn fallocate_enospc_is_fatal() {
-    fatal(
-        Fs::Ext4,
-        "cli_fault_falloc_enospc",
-        &["fallocate=ENOSPC"],
-        &["--preallocate"],
-        "error copying 'src' to 'dst'",
-        "No space left on device",
-    );
 }
 
 /// `FICLONE` answering success without cloning (a filter, or a filesystem
