@@ -151,33 +151,7 @@ fi
 # (Windows 10+), which wine 8 lacks: the same stand-in as
 # .ci/windows-macos.sh, built with mingw into the same prefix.
 export WINEPREFIX="${FASTCOPY_WINEPREFIX:-$target_dir/wine-prefix}"
-export WINEDLLOVERRIDES="mscoree,mshtml="
-stub_dir=$target_dir/wine-stub-go
-mkdir -p "$stub_dir"
-cat >"$stub_dir/bcryptprimitives.c" <<'C'
-#include <windows.h>
-BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length);
-BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T length)
-{
-    while (length > 0) {
-        ULONG chunk = length > 0x40000000 ? 0x40000000 : (ULONG)length;
-        if (!SystemFunction036(data, chunk))
-            return FALSE;
-        data += chunk;
-        length -= chunk;
-    }
-    return TRUE;
-}
-C
-printf 'LIBRARY bcryptprimitives.dll\nEXPORTS\n    ProcessPrng\n' >"$stub_dir/bcryptprimitives.def"
-x86_64-w64-mingw32-gcc -shared -O2 -o "$stub_dir/bcryptprimitives.dll" \
-  "$stub_dir/bcryptprimitives.c" "$stub_dir/bcryptprimitives.def" -ladvapi32
-if [ ! -f "$WINEPREFIX/system.reg" ]; then
-  mkdir -p "$WINEPREFIX"
-  wineboot --init </dev/null >/dev/null 2>&1
-  wineserver --wait || true
-fi
-cp "$stub_dir/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
+. .ci/wine-prefix.sh "$target_dir/wine-stub-go"
 (cd "$pkg" && CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go test -c -o "$scratch/fastcopy.test.exe" .)
 set +e
 (cd "$scratch" && wine ./fastcopy.test.exe -test.count=1 -test.v >"$scratch/wine.log" 2>&1)

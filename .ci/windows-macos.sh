@@ -52,39 +52,7 @@ step "wine prefix"
 # wine has no builtin bcryptprimitives, so the native one in system32 loads
 # without a DLL override.
 export WINEPREFIX="${FASTCOPY_WINEPREFIX:-$PWD/target/wine-prefix}"
-export WINEDLLOVERRIDES="mscoree,mshtml=" # no Mono/Gecko install prompts
-stub_dir=target/wine-stub
-mkdir -p "$stub_dir"
-cat >"$stub_dir/bcryptprimitives.c" <<'EOF'
-#include <windows.h>
-
-BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length); /* RtlGenRandom */
-
-BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T length)
-{
-    while (length > 0) {
-        ULONG chunk = length > 0x40000000 ? 0x40000000 : (ULONG)length;
-        if (!SystemFunction036(data, chunk))
-            return FALSE;
-        data += chunk;
-        length -= chunk;
-    }
-    return TRUE;
-}
-EOF
-cat >"$stub_dir/bcryptprimitives.def" <<'EOF'
-LIBRARY bcryptprimitives.dll
-EXPORTS
-    ProcessPrng
-EOF
-x86_64-w64-mingw32-gcc -shared -O2 -o "$stub_dir/bcryptprimitives.dll" \
-  "$stub_dir/bcryptprimitives.c" "$stub_dir/bcryptprimitives.def" -ladvapi32
-if [ ! -f "$WINEPREFIX/system.reg" ]; then
-  mkdir -p "$WINEPREFIX"
-  wineboot --init </dev/null >/dev/null 2>&1
-  wineserver --wait || true
-fi
-cp "$stub_dir/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
+. .ci/wine-prefix.sh target/wine-stub
 
 step "tests for $WIN under wine"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine

@@ -91,17 +91,7 @@ fn killed_at_call_with(
             fs::write(d.path().join("dst"), OLD).unwrap();
         }
         let what = format!("{fs_} {flags:?} killed at {calls:?}, old destination: {old}");
-        let mut child = under_std(fails, calls)
-            .current_dir(d.path())
-            .args(flags)
-            .args(["src", "dst"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        let status = child.wait().unwrap();
-        assert_eq!(status.signal(), Some(libc_sigsys()), "{what}: {status:?}");
+        let pid = kill_at(d.path(), fails, calls, flags);
         check_after_kill(d.path(), pid, old, Some(temps), &what);
         // The next copy to the same place works.
         under(&[], &[])
@@ -114,6 +104,27 @@ fn killed_at_call_with(
         assert_only(d.path(), &["dst", "src"]);
         fs::remove_file(d.path().join("dst")).unwrap();
     }
+}
+
+/// Runs `fastcopy FLAGS src dst` in `dir` under `fails`, killed by
+/// seccomp at the first of `calls`; returns its process id.
+fn kill_at(dir: &Path, fails: &[&str], calls: &[&str], flags: &[&str]) -> u32 {
+    let mut child = under_std(fails, calls)
+        .current_dir(dir)
+        .args(flags)
+        .args(["src", "dst"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(libc_sigsys()),
+        "killed at {calls:?}: {status:?}"
+    );
+    pid
 }
 
 /// SIGSYS: how a seccomp kill ends a process (no code of it runs, as
@@ -185,17 +196,7 @@ fn killed_before_the_rename_ext4() {
     let data = testfs::pattern(8 * MIB + 5, 31);
     fs::write(d.path().join("src"), &data).unwrap();
     fs::write(d.path().join("dst"), OLD).unwrap();
-    let renames = ["rename", "renameat", "renameat2"];
-    let mut child = under_std(&[], &renames)
-        .current_dir(d.path())
-        .args(["src", "dst"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let status = child.wait().unwrap();
-    assert_eq!(status.signal(), Some(libc_sigsys()), "{status:?}");
+    let pid = kill_at(d.path(), &[], &["rename", "renameat", "renameat2"], &[]);
     check_after_kill(d.path(), pid, true, Some(1), "killed at the rename");
 }
 
@@ -219,16 +220,7 @@ fn without_o_tmpfile_the_next_copy_removes_a_leftover_xfs() {
     fs::write(d.path().join("src"), &data).unwrap();
     // O_RDWR | O_LARGEFILE | O_CLOEXEC | O_TMPFILE, as x86_64 numbers them.
     let no_tmpfile = ["openat:arg2==0x498002=EOPNOTSUPP"];
-    let mut child = under_std(&no_tmpfile, &["fchmod"])
-        .current_dir(d.path())
-        .args(["src", "dst"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let status = child.wait().unwrap();
-    assert_eq!(status.signal(), Some(libc_sigsys()), "{status:?}");
+    let pid = kill_at(d.path(), &no_tmpfile, &["fchmod"], &[]);
     let temps = temporaries(d.path());
     assert_eq!(temps.len(), 1, "{temps:?}");
     assert_eq!(
