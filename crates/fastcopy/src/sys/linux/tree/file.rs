@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
-use super::super::{ficlone, may_fall_back, refused_for_the_pair, run_method_sized};
+use super::super::{clone, refused_for_the_pair, run_method_sized};
 use super::meta::Meta;
 use super::{Claim, DirFds, DirNode, Done, Engine, os};
 use crate::error::{Error, Operation, Result};
@@ -54,30 +54,19 @@ impl Mover for TreeMover<'_, '_> {
     ) -> Step {
         let (engine, pair) = (self.engine, self.pair);
         let step = if method == Method::Reflink {
-            match ficlone(src, dst) {
-                // A clone that reports success but left the file empty (a
-                // filter answering 0) copied nothing: fall back, and do not
-                // clone between these filesystems again. The first clone of
-                // each pair is checked; once one was real, the others are
-                // trusted.
-                Ok(()) if src_meta.len() > 0 && !engine.verified(pair) => match dst.metadata() {
-                    Ok(m) if m.len() == 0 => {
-                        engine.refuse(pair, Method::Reflink);
-                        Step::Unsupported(io::Error::new(
-                            io::ErrorKind::Unsupported,
-                            "clone reported success but the copy is empty",
-                        ))
-                    }
-                    Ok(m) => {
-                        engine.verify(pair);
-                        Step::Done(m.len())
-                    }
-                    Err(e) => Step::Failed(e),
-                },
-                Ok(()) => Step::Done(src_meta.len()),
-                Err(e) if may_fall_back(&e) => Step::Unsupported(e),
-                Err(e) => Step::Failed(e),
+            // The first clone of each pair is checked; once one was real,
+            // the others are trusted. One that copied nothing (the
+            // errno-less refusal) stops cloning between the pair.
+            let verified = engine.verified(pair);
+            let step = clone(src, src_meta, dst, !verified);
+            match &step {
+                Step::Done(n) if !verified && *n > 0 => engine.verify(pair),
+                Step::Unsupported(e) if e.raw_os_error().is_none() => {
+                    engine.refuse(pair, Method::Reflink)
+                }
+                _ => {}
             }
+            step
         } else {
             run_method_sized(method, at, src, src_meta, dst, opts, warnings, true)
         };
